@@ -1,0 +1,46 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use heartlab::data::fetch::MIRROR_VAR;
+
+/// The repository root.
+pub fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn fixture(path: &str) -> PathBuf {
+    root().join("fixtures").join(path)
+}
+
+/// The offline mirror of the published files: `HEARTLAB_DATA_MIRROR`, or the
+/// workplace's shared copy next to the repository. A test that needs the
+/// real data fails, rather than skips, when neither is there.
+pub fn real_data_dir() -> PathBuf {
+    let dir = std::env::var_os(MIRROR_VAR)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("../shared/data/uci-heart-disease"));
+    assert!(
+        dir.join("processed.cleveland.data").is_file(),
+        "the real data is not at {}: set {MIRROR_VAR} to a folder holding the four \
+         processed.*.data files",
+        dir.display()
+    );
+    dir
+}
+
+/// The four hospital fixtures, named as the lab names the hospitals.
+pub fn hospital_fixtures() -> Vec<(&'static str, PathBuf)> {
+    use heartlab::data::hospital::Hospital;
+    Hospital::ALL
+        .iter()
+        .map(|h| (h.name(), fixture(&format!("hospitals/{}", h.file_name()))))
+        .collect()
+}
+
+pub fn load_hospital_fixtures() -> heartlab::data::load::LoadedData {
+    let files = hospital_fixtures();
+    let refs: Vec<(&str, &Path)> = files.iter().map(|(s, p)| (*s, p.as_path())).collect();
+    heartlab::data::load::load_files(&refs).expect("the hospital fixtures load")
+}

@@ -122,13 +122,7 @@ fn cleveland_decimals_and_the_others_integers_give_the_same_typed_values() {
 
     assert_eq!(frame.column("age").unwrap().dtype(), &DataType::Int64);
     assert_eq!(frame.column("oldpeak").unwrap().dtype(), &DataType::Float64);
-    let ages: Vec<Option<i64>> = frame
-        .column("age")
-        .unwrap()
-        .i64()
-        .unwrap()
-        .iter()
-        .collect();
+    let ages: Vec<Option<i64>> = frame.column("age").unwrap().i64().unwrap().iter().collect();
     assert_eq!(ages[0], Some(63), "Cleveland's 63.0");
     assert_eq!(ages[5], Some(28), "Hungary's 28");
     let oldpeak: Vec<Option<f64>> = frame

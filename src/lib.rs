@@ -11,3 +11,9 @@ pub mod data;
 pub mod paths;
 #[cfg(feature = "lab")]
 pub mod report;
+
+/// The polars version the lab is built with, for notebooks and tests that
+/// work on the lab's frames (a second polars of another version would not
+/// accept them).
+#[cfg(feature = "lab")]
+pub use polars;

@@ -82,10 +82,10 @@ proptest! {
         prop_assert_eq!(parsed.rows.len(), rows.len());
         prop_assert!(parsed.quarantined.is_empty());
         for (row, read) in rows.iter().zip(&parsed.rows) {
-            for column in 0..WIDTH {
-                prop_assert_eq!(row[column] == "?", read.values[column].is_none());
-                if row[column] != "?" {
-                    prop_assert_eq!(read.values[column], Some(row[column].parse::<f64>().unwrap()));
+            for (raw, value) in row.iter().zip(read.values) {
+                prop_assert_eq!(raw == "?", value.is_none());
+                if raw != "?" {
+                    prop_assert_eq!(value, Some(raw.parse::<f64>().unwrap()));
                 }
             }
         }

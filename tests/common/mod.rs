@@ -14,17 +14,17 @@ pub fn fixture(path: &str) -> PathBuf {
     root().join("fixtures").join(path)
 }
 
-/// The offline mirror of the published files: `HEARTLAB_DATA_MIRROR`, or the
-/// workplace's shared copy next to the repository. A test that needs the
-/// real data fails, rather than skips, when neither is there.
+/// The published files: the mirror named by `HEARTLAB_DATA_MIRROR` (CI sets
+/// it), or else the verified copies `make data` put in `data/raw/`. A test
+/// that needs the real data fails, rather than skips, when neither is there.
 pub fn real_data_dir() -> PathBuf {
     let dir = std::env::var_os(MIRROR_VAR)
         .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("../shared/data/uci-heart-disease"));
+        .unwrap_or_else(|| root().join(heartlab::paths::RAW_DIR));
     assert!(
         dir.join("processed.cleveland.data").is_file(),
-        "the real data is not at {}: set {MIRROR_VAR} to a folder holding the four \
-         processed.*.data files",
+        "the real data is not in {}: run `make data`, or set {MIRROR_VAR} to a folder \
+         holding the four processed.*.data files",
         dir.display()
     );
     dir

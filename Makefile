@@ -1,0 +1,99 @@
+# heartlab's front door. `make help` lists the targets.
+#
+# Two commands do everything on a fresh machine:
+#   make lab    fetch, validate, report, run the notebooks, build the book
+#   make test   lint, run every test, run the notebooks, build the book
+# Both run `make setup` first, which installs the tools and is safe to repeat.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+# Where installed tools and caches live; CI points this at a lasting folder.
+HEARTLAB_CACHE ?= $(HOME)/.cache/heartlab
+VENV ?= $(HEARTLAB_CACHE)/venv
+export EVCXR_TMPDIR ?= $(HEARTLAB_CACHE)/evcxr
+
+CARGO ?= cargo
+PYTHON ?= python3
+EVCXR_VERSION := 0.22.0
+MDBOOK_VERSION := 0.5.4
+JUPYTER := $(VENV)/bin/jupyter
+HEARTLAB := $(CARGO) run --quiet --bin heartlab --
+NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
+GENERATED := book/src/generated
+
+.PHONY: help setup data validate report lab test lint cargo-test notebooks book bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+define require
+	@command -v $(1) >/dev/null 2>&1 || { echo "error: '$(1)' is not installed. $(2)" >&2; exit 1; }
+endef
+
+setup: ## install the pinned tools: Python venv, evcxr Jupyter kernel, mdBook (safe to repeat)
+	$(call require,$(CARGO),Install Rust with rustup: https://rustup.rs)
+	$(call require,$(PYTHON),Install Python 3.10 or newer.)
+	@if ! cmp -s lab/requirements.txt $(VENV)/.installed 2>/dev/null; then \
+	  echo "setup: Python tools into $(VENV)"; \
+	  $(PYTHON) -m venv $(VENV); \
+	  $(VENV)/bin/pip install --quiet --disable-pip-version-check -r lab/requirements.txt; \
+	  cp lab/requirements.txt $(VENV)/.installed; \
+	else echo "setup: Python tools already installed in $(VENV)"; fi
+	@if ! $(CARGO) install --list | grep -q "^evcxr_jupyter v$(EVCXR_VERSION):"; then \
+	  echo "setup: building evcxr_jupyter $(EVCXR_VERSION) (several minutes, once)"; \
+	  $(CARGO) install --quiet --locked evcxr_jupyter --version $(EVCXR_VERSION); \
+	else echo "setup: evcxr_jupyter $(EVCXR_VERSION) present"; fi
+	@if ! $(JUPYTER) kernelspec list 2>/dev/null | grep -qw rust; then \
+	  echo "setup: registering the Rust kernel"; evcxr_jupyter --install >/dev/null; \
+	else echo "setup: Rust kernel registered"; fi
+	@if ! $(CARGO) install --list | grep -q "^mdbook v$(MDBOOK_VERSION):"; then \
+	  echo "setup: building mdbook $(MDBOOK_VERSION)"; \
+	  $(CARGO) install --quiet --locked mdbook --version $(MDBOOK_VERSION); \
+	else echo "setup: mdbook $(MDBOOK_VERSION) present"; fi
+
+data: ## fetch the four files into data/raw/ (from $$HEARTLAB_DATA_MIRROR when set), verified
+	$(call require,$(CARGO),Install Rust with rustup: https://rustup.rs)
+	$(HEARTLAB) fetch
+
+validate: data ## check every row against the contract into data/validated/
+	$(HEARTLAB) validate
+
+report: data ## write the phase-1 data report into lab/reports/data/
+	$(HEARTLAB) report
+
+lab: setup validate report notebooks book ## run the lab end to end
+
+test: setup lint cargo-test notebooks book ## every check CI runs
+
+lint: ## formatting and clippy, warnings as errors
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --quiet --all-targets -- -D warnings
+
+cargo-test: data ## the Rust tests: unit, property, snapshot, integration
+	$(CARGO) test --quiet
+
+notebooks: data ## run every notebook headless on the evcxr kernel into the book
+	$(call require,$(JUPYTER),Run 'make setup' first.)
+	@mkdir -p $(GENERATED)/notebooks $(EVCXR_TMPDIR)
+	@for nb in $(NOTEBOOKS); do \
+	  echo "notebooks: running $$nb"; \
+	  $(JUPYTER) nbconvert --log-level WARN --execute --to markdown \
+	    --ExecutePreprocessor.timeout=1800 --output-dir $(GENERATED)/notebooks "$$nb"; \
+	done
+
+book: report notebooks ## build the mdBook into book/build/
+	$(call require,mdbook,Run 'make setup' first.)
+	@mkdir -p $(GENERATED)/phase-1
+	cp -r lab/reports/data/data-report.md lab/reports/data/charts $(GENERATED)/phase-1/
+	mdbook build book
+	@echo "book: open book/build/index.html"
+
+bench: data ## criterion benchmarks (release build)
+	$(CARGO) bench --bench phase1
+
+clean: ## remove build outputs and generated files (keeps data/raw and the tool cache)
+	rm -rf book/build $(GENERATED) lab/reports data/validated
+	$(CARGO) clean

@@ -5,12 +5,26 @@
 //! - [`data`]: fetch the pinned files, load them, hold every row to the
 //!   contract, quarantine what breaks it.
 //! - [`report`]: the phase-1 data report, its findings and charts.
+//! - [`params`]: every cleaning, split and feature choice, from `lab/params.yaml`.
+//! - [`clean`]: phase 2, hidden zeros, dropped columns and rows, the label.
+//! - [`example`]: one patient as the model sees it.
+//! - [`split`]: train, validation and test parts as distinct types.
+//! - [`features`]: preprocessing fitted on the training part only.
 //! - [`paths`]: where the lab keeps its files, in one place.
+//!
+//! Modules that need polars (loading, the report, cleaning) sit behind the
+//! `lab` feature; the rest is what the prediction path will use.
+#[cfg(feature = "lab")]
+pub mod clean;
 pub mod data;
+pub mod example;
+pub mod features;
+pub mod params;
 #[cfg(feature = "lab")]
 pub mod paths;
 #[cfg(feature = "lab")]
 pub mod report;
+pub mod split;
 
 /// The polars version the lab is built with, for notebooks and tests that
 /// work on the lab's frames (a second polars of another version would not

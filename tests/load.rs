@@ -110,9 +110,8 @@ fn a_file_that_differs_from_its_pin_is_refused() {
 
     let error = load_hospitals(dir.path()).unwrap_err();
 
-    assert!(
-        matches!(error, LoadDataError::NotPinned { ref file, .. } if file == "processed.hungarian.data")
-    );
+    assert!(matches!(error, LoadDataError::NotPinned { ref file, .. }
+            if file == "processed.hungarian.data"));
 }
 
 #[test]

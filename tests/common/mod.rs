@@ -44,3 +44,15 @@ pub fn load_hospital_fixtures() -> heartlab::data::load::LoadedData {
     let refs: Vec<(&str, &Path)> = files.iter().map(|(s, p)| (*s, p.as_path())).collect();
     heartlab::data::load::load_files(&refs).expect("the hospital fixtures load")
 }
+
+/// The lab's parameters, as the CLI reads them.
+pub fn lab_params() -> heartlab::params::LabParams {
+    heartlab::params::LabParams::from_file(&root().join(heartlab::params::PARAMS_FILE))
+        .expect("lab/params.yaml is valid")
+}
+
+/// The real data, loaded and cleaned with the lab's parameters.
+pub fn cleaned_real_data() -> heartlab::clean::Cleaned {
+    let data = heartlab::data::load::load_hospitals(&real_data_dir()).unwrap();
+    heartlab::clean::clean(&data.frame, &lab_params().clean).unwrap()
+}

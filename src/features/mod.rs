@@ -1,0 +1,292 @@
+//! Phase 4: the preprocessing pipeline, fitted on the training part only.
+//!
+//! It plays the roles of scikit-learn's `Pipeline` and `ColumnTransformer`:
+//! each numeric column is imputed (optionally with a "was missing" input)
+//! and then standardised; each categorical column is imputed and one-hot
+//! encoded; the hospital may be one-hot encoded too. Every number it uses
+//! (fill values, means, standard deviations, the categories) is learned in
+//! [`Pipeline::fit`], which only accepts a [`Part<Train>`].
+//!
+//! The fitted pipeline is plain data: it serialises with serde and carries
+//! [`FEATURE_LOGIC_VERSION`], so an artifact made by other feature code is
+//! recognisable. It needs no polars, so the server can use it as it is.
+//!
+//! A category never seen in training is encoded as all zeros for that
+//! column (the model then adds nothing for it) and counted, never a panic.
+
+use serde::{Deserialize, Serialize};
+
+use crate::example::{Example, FEATURES};
+use crate::params::{ColumnParams, FeatureParams, Impute};
+use crate::split::{Part, Train};
+
+/// Bumped whenever the transform's logic changes (not its fitted numbers),
+/// so every artifact says which logic produced its features.
+pub const FEATURE_LOGIC_VERSION: u32 = 1;
+
+/// A numeric column's fitted steps.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NumericStep {
+    pub column: String,
+    pub fill: f64,
+    pub indicator: bool,
+    pub mean: f64,
+    pub sd: f64,
+}
+
+/// A categorical column's fitted steps.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CategoricalStep {
+    pub column: String,
+    pub fill: f64,
+    /// The codes seen in training, sorted; one output per code.
+    pub categories: Vec<f64>,
+}
+
+/// The fitted pipeline: everything the transform needs, learned from the
+/// training part.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FittedPipeline {
+    pub feature_logic_version: u32,
+    pub numeric: Vec<NumericStep>,
+    pub categorical: Vec<CategoricalStep>,
+    /// The hospitals seen in training, when the hospital is an input.
+    pub hospitals: Option<Vec<String>>,
+    /// The name of every output, in order.
+    pub outputs: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FitError {
+    #[error("the training part is empty")]
+    Empty,
+    #[error("{column}: no value in the training part to learn a {impute} from")]
+    NoValues {
+        column: String,
+        impute: &'static str,
+    },
+    #[error("{column} is not one of the 13 feature columns")]
+    UnknownColumn { column: String },
+}
+
+/// Which outputs of one row were unusual.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TransformNotes {
+    /// Columns whose value was missing (and so filled).
+    pub filled: Vec<String>,
+    /// Columns whose category was never seen in training (encoded as zeros).
+    pub unseen: Vec<String>,
+}
+
+/// The entry point: `Pipeline::fit(params, &split.train)`.
+pub struct Pipeline;
+
+fn index_of(column: &str) -> Result<usize, FitError> {
+    FEATURES
+        .iter()
+        .position(|f| *f == column)
+        .ok_or_else(|| FitError::UnknownColumn {
+            column: column.to_owned(),
+        })
+}
+
+fn present(rows: &[Example], index: usize) -> Vec<f64> {
+    rows.iter()
+        .filter_map(|r| r.features[index])
+        .filter(|v| v.is_finite())
+        .collect()
+}
+
+/// Learns the fill value of one column from the training values.
+fn learn_fill(column: &str, values: &[f64], params: &ColumnParams) -> Result<f64, FitError> {
+    let none = |impute| FitError::NoValues {
+        column: column.to_owned(),
+        impute,
+    };
+    match params.impute {
+        Impute::Constant(value) => Ok(value),
+        Impute::Mean => {
+            if values.is_empty() {
+                return Err(none("mean"));
+            }
+            Ok(values.iter().sum::<f64>() / values.len() as f64)
+        }
+        Impute::Median => {
+            if values.is_empty() {
+                return Err(none("median"));
+            }
+            let mut sorted = values.to_vec();
+            sorted.sort_by(f64::total_cmp);
+            let mid = sorted.len() / 2;
+            Ok(if sorted.len() % 2 == 0 {
+                (sorted[mid - 1] + sorted[mid]) / 2.0
+            } else {
+                sorted[mid]
+            })
+        }
+        Impute::MostFrequent => {
+            // Ties go to the smallest value, so the result never depends on row order.
+            let mut sorted = values.to_vec();
+            sorted.sort_by(f64::total_cmp);
+            let mut best: Option<(f64, usize)> = None;
+            for chunk in sorted.chunk_by(|a, b| a == b) {
+                if best.is_none_or(|(_, count)| chunk.len() > count) {
+                    best = Some((chunk[0], chunk.len()));
+                }
+            }
+            best.map(|(value, _)| value)
+                .ok_or_else(|| none("most frequent value"))
+        }
+    }
+}
+
+impl Pipeline {
+    /// Learns every fill value, scale and category from the training part.
+    pub fn fit(params: &FeatureParams, train: &Part<Train>) -> Result<FittedPipeline, FitError> {
+        let rows = train.rows();
+        if rows.is_empty() {
+            return Err(FitError::Empty);
+        }
+
+        let mut numeric = Vec::new();
+        for (column, column_params) in &params.numeric {
+            let index = index_of(column)?;
+            let values = present(rows, index);
+            let fill = learn_fill(column, &values, column_params)?;
+            let filled: Vec<f64> = rows
+                .iter()
+                .map(|r| r.features[index].filter(|v| v.is_finite()).unwrap_or(fill))
+                .collect();
+            let mean = filled.iter().sum::<f64>() / filled.len() as f64;
+            let var = filled.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / filled.len() as f64;
+            // A constant column carries no information; scaling by 1 keeps it finite.
+            let sd = if var > 0.0 { var.sqrt() } else { 1.0 };
+            numeric.push(NumericStep {
+                column: column.clone(),
+                fill,
+                indicator: column_params.indicator,
+                mean,
+                sd,
+            });
+        }
+
+        let mut categorical = Vec::new();
+        for (column, column_params) in &params.categorical {
+            let index = index_of(column)?;
+            let values = present(rows, index);
+            let fill = learn_fill(column, &values, column_params)?;
+            let mut categories: Vec<f64> = rows
+                .iter()
+                .map(|r| r.features[index].filter(|v| v.is_finite()).unwrap_or(fill))
+                .collect();
+            categories.sort_by(f64::total_cmp);
+            categories.dedup();
+            categorical.push(CategoricalStep {
+                column: column.clone(),
+                fill,
+                categories,
+            });
+        }
+
+        let hospitals = params.hospital_as_feature.then(|| {
+            let mut names: Vec<String> = rows.iter().map(|r| r.hospital.clone()).collect();
+            names.sort();
+            names.dedup();
+            names
+        });
+
+        let mut outputs = Vec::new();
+        for step in &numeric {
+            outputs.push(step.column.clone());
+            if step.indicator {
+                outputs.push(format!("{}_missing", step.column));
+            }
+        }
+        for step in &categorical {
+            outputs.extend(
+                step.categories
+                    .iter()
+                    .map(|c| format!("{}={c}", step.column)),
+            );
+        }
+        for hospital in hospitals.iter().flatten() {
+            outputs.push(format!("hospital={hospital}"));
+        }
+
+        Ok(FittedPipeline {
+            feature_logic_version: FEATURE_LOGIC_VERSION,
+            numeric,
+            categorical,
+            hospitals,
+            outputs,
+        })
+    }
+}
+
+impl FittedPipeline {
+    pub fn width(&self) -> usize {
+        self.outputs.len()
+    }
+
+    /// Transforms one patient. Non-finite inputs count as missing, so the
+    /// output is always finite.
+    pub fn transform(
+        &self,
+        hospital: &str,
+        features: &[Option<f64>; 13],
+    ) -> (Vec<f64>, TransformNotes) {
+        let mut out = Vec::with_capacity(self.width());
+        let mut notes = TransformNotes::default();
+        let value = |column: &str| {
+            FEATURES
+                .iter()
+                .position(|f| *f == column)
+                .and_then(|i| features[i])
+                .filter(|v| v.is_finite())
+        };
+
+        for step in &self.numeric {
+            let raw = value(&step.column);
+            if raw.is_none() {
+                notes.filled.push(step.column.clone());
+            }
+            out.push((raw.unwrap_or(step.fill) - step.mean) / step.sd);
+            if step.indicator {
+                out.push(if raw.is_none() { 1.0 } else { 0.0 });
+            }
+        }
+        for step in &self.categorical {
+            let raw = value(&step.column);
+            if raw.is_none() {
+                notes.filled.push(step.column.clone());
+            }
+            let code = raw.unwrap_or(step.fill);
+            if !step.categories.contains(&code) {
+                notes.unseen.push(step.column.clone());
+            }
+            out.extend(
+                step.categories
+                    .iter()
+                    .map(|c| if *c == code { 1.0 } else { 0.0 }),
+            );
+        }
+        if let Some(hospitals) = &self.hospitals {
+            if !hospitals.iter().any(|h| h == hospital) {
+                notes.unseen.push("hospital".to_owned());
+            }
+            out.extend(
+                hospitals
+                    .iter()
+                    .map(|h| if h == hospital { 1.0 } else { 0.0 }),
+            );
+        }
+        (out, notes)
+    }
+
+    /// Transforms many rows; row `i` of the result equals `transform` of row `i`.
+    pub fn transform_rows(&self, rows: &[Example]) -> Vec<Vec<f64>> {
+        rows.iter()
+            .map(|r| self.transform(&r.hospital, &r.features).0)
+            .collect()
+    }
+}

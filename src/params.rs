@@ -1,0 +1,236 @@
+//! The lab's parameters, read from `lab/params.yaml`.
+//!
+//! One file holds every choice a person might want to vary (what counts as
+//! missing, how each column is imputed, the split shares), so that changing
+//! one is an edit to data, visible in review and, later, in DVC's graph.
+//! Unknown keys are errors: a typo must not silently fall back to a default.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::contract::{self, Domain, Role};
+
+/// The default location, relative to the repository root.
+pub const PARAMS_FILE: &str = "lab/params.yaml";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LabParams {
+    /// Seeds every random choice (the split, later the bootstrap).
+    pub seed: u64,
+    pub clean: CleanParams,
+    pub split: SplitParams,
+    pub features: FeatureParams,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CleanParams {
+    pub zeros_as_missing: Vec<String>,
+    pub drop_columns: Vec<String>,
+    pub max_missing_share: f64,
+    pub positive_from_num: i64,
+    pub drop_duplicates: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SplitParams {
+    pub train: f64,
+    pub validation: f64,
+    pub test: f64,
+}
+
+/// How a missing value is filled. The fill value is learned from the
+/// training part only (see `features`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Impute {
+    Mean,
+    Median,
+    MostFrequent,
+    Constant(f64),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ColumnParams {
+    /// Written `impute: median`, or `impute: { constant: 0 }` for a constant.
+    #[serde(with = "serde_yaml_ng::with::singleton_map")]
+    pub impute: Impute,
+    /// Adds a 0/1 input saying the value was missing.
+    #[serde(default)]
+    pub indicator: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeatureParams {
+    pub numeric: std::collections::BTreeMap<String, ColumnParams>,
+    pub categorical: std::collections::BTreeMap<String, ColumnParams>,
+    pub hospital_as_feature: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ParamsError {
+    #[error("failed to read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: {source}")]
+    Parse {
+        path: String,
+        source: serde_yaml_ng::Error,
+    },
+    #[error("{path}: {problem}")]
+    Invalid { path: String, problem: String },
+}
+
+impl LabParams {
+    pub fn from_file(path: &Path) -> Result<LabParams, ParamsError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ParamsError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::from_yaml(&text, &path.display().to_string())
+    }
+
+    /// Parses and checks parameters; `origin` names the source in errors.
+    pub fn from_yaml(text: &str, origin: &str) -> Result<LabParams, ParamsError> {
+        let params: LabParams =
+            serde_yaml_ng::from_str(text).map_err(|source| ParamsError::Parse {
+                path: origin.to_owned(),
+                source,
+            })?;
+        params.check().map_err(|problem| ParamsError::Invalid {
+            path: origin.to_owned(),
+            problem,
+        })?;
+        Ok(params)
+    }
+
+    /// Checks what the types cannot: names that exist, shares that add up.
+    pub fn check(&self) -> Result<(), String> {
+        let feature = |name: &str| contract::column(name).is_some_and(|c| c.role == Role::Feature);
+        for name in self
+            .clean
+            .zeros_as_missing
+            .iter()
+            .chain(&self.clean.drop_columns)
+        {
+            if !feature(name) {
+                return Err(format!(
+                    "clean: {name:?} is not a feature column of the contract"
+                ));
+            }
+        }
+        if !(0.0..=1.0).contains(&self.clean.max_missing_share) {
+            return Err("clean.max_missing_share must be between 0 and 1".to_owned());
+        }
+        if !(1..=4).contains(&self.clean.positive_from_num) {
+            return Err("clean.positive_from_num must be between 1 and 4".to_owned());
+        }
+
+        let s = &self.split;
+        let shares = [s.train, s.validation, s.test];
+        if shares.iter().any(|v| !(*v > 0.0 && *v < 1.0))
+            || (shares.iter().sum::<f64>() - 1.0).abs() > 1e-9
+        {
+            return Err(
+                "split: train, validation and test must each be in (0, 1) and add up to 1"
+                    .to_owned(),
+            );
+        }
+
+        let f = &self.features;
+        for (name, column) in &f.numeric {
+            let spec = contract::column(name).filter(|c| c.role == Role::Feature);
+            match spec.map(|c| c.domain) {
+                Some(Domain::Range { .. }) => {}
+                Some(Domain::Codes(_)) => {
+                    return Err(format!("features.numeric: {name} is a categorical column"))
+                }
+                None => {
+                    return Err(format!(
+                        "features.numeric: {name:?} is not a feature column"
+                    ))
+                }
+            }
+            if column.impute == Impute::MostFrequent {
+                return Err(format!(
+                    "features.numeric.{name}: most_frequent is for categories"
+                ));
+            }
+        }
+        for (name, column) in &f.categorical {
+            let spec = contract::column(name).filter(|c| c.role == Role::Feature);
+            match spec.map(|c| c.domain) {
+                Some(Domain::Codes(_)) => {}
+                Some(Domain::Range { .. }) => {
+                    return Err(format!("features.categorical: {name} is a measurement"))
+                }
+                None => {
+                    return Err(format!(
+                        "features.categorical: {name:?} is not a feature column"
+                    ))
+                }
+            }
+            if matches!(column.impute, Impute::Mean | Impute::Median) {
+                return Err(format!(
+                    "features.categorical.{name}: a category has no mean or median"
+                ));
+            }
+        }
+        for name in &self.clean.drop_columns {
+            if f.numeric.contains_key(name) || f.categorical.contains_key(name) {
+                return Err(format!(
+                    "{name} is dropped by clean.drop_columns but listed under features"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lab_file() -> String {
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/lab/params.yaml")).unwrap()
+    }
+
+    #[test]
+    fn the_lab_parameter_file_parses_and_passes_its_checks() {
+        LabParams::from_yaml(&lab_file(), "lab/params.yaml").unwrap();
+    }
+
+    #[test]
+    fn a_misspelt_key_is_an_error_not_a_default() {
+        let text = lab_file().replace("drop_duplicates", "drop_duplicate");
+        let error = LabParams::from_yaml(&text, "p.yaml")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("drop_duplicate"), "{error}");
+    }
+
+    #[test]
+    fn shares_that_do_not_add_up_are_refused() {
+        let text = lab_file().replace("test: 0.2", "test: 0.3");
+        let error = LabParams::from_yaml(&text, "p.yaml")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("add up to 1"), "{error}");
+    }
+
+    #[test]
+    fn a_mean_for_a_category_is_refused() {
+        let text = lab_file().replace("cp: { impute: most_frequent }", "cp: { impute: mean }");
+        let error = LabParams::from_yaml(&text, "p.yaml")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("features.categorical.cp"), "{error}");
+    }
+}

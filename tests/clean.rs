@@ -1,0 +1,162 @@
+//! Cleaning: deterministic, idempotent, never invents a row, never reads the
+//! label to fill a feature, and accounts for every row it drops.
+
+mod common;
+
+use heartlab::clean::{clean, DropReason, DISEASE, FEATURES};
+use heartlab::polars::prelude::*;
+
+#[test]
+fn every_row_is_accounted_for_and_every_drop_has_a_reason() {
+    let data = heartlab::data::load::load_hospitals(&common::real_data_dir()).unwrap();
+    let cleaned = common::cleaned_real_data();
+
+    let rows_in: usize = cleaned.accounting.iter().map(|a| a.rows_in).sum();
+    let rows_out: usize = cleaned.accounting.iter().map(|a| a.rows_out).sum();
+    assert_eq!(rows_in, data.frame.height());
+    assert_eq!(rows_out, cleaned.frame.height());
+    assert_eq!(rows_in, rows_out + cleaned.dropped.len());
+    for a in &cleaned.accounting {
+        assert_eq!(a.rows_in, a.rows_out + a.dropped, "{}", a.hospital);
+        let reasons = cleaned
+            .dropped
+            .iter()
+            .filter(|d| d.hospital == a.hospital)
+            .count();
+        assert_eq!(reasons, a.dropped, "{}", a.hospital);
+    }
+}
+
+#[test]
+fn cleaning_its_own_output_changes_nothing() {
+    let params = common::lab_params().clean;
+    let once = common::cleaned_real_data();
+
+    let twice = clean(&once.frame, &params).unwrap();
+
+    assert!(once.frame.equals_missing(&twice.frame));
+    assert!(twice.dropped.is_empty(), "{:?}", twice.dropped);
+}
+
+#[test]
+fn cleaning_is_deterministic() {
+    let a = common::cleaned_real_data();
+    let b = common::cleaned_real_data();
+    assert!(a.frame.equals_missing(&b.frame));
+    assert_eq!(a.dropped, b.dropped);
+}
+
+#[test]
+fn hidden_zeros_become_missing_and_no_missing_value_is_filled() {
+    let data = heartlab::data::load::load_hospitals(&common::real_data_dir()).unwrap();
+    let cleaned = common::cleaned_real_data();
+
+    let zeros = cleaned
+        .frame
+        .column("chol")
+        .unwrap()
+        .i64()
+        .unwrap()
+        .iter()
+        .filter(|v| *v == Some(0));
+    assert_eq!(zeros.count(), 0);
+    // Nulls can only grow: cleaning never fills a value.
+    let kept = data
+        .frame
+        .clone()
+        .lazy()
+        .join(
+            cleaned
+                .frame
+                .clone()
+                .lazy()
+                .select([col("hospital"), col("line")]),
+            [col("hospital"), col("line")],
+            [col("hospital"), col("line")],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .collect()
+        .unwrap();
+    for name in FEATURES {
+        let before = kept.column(name).unwrap().null_count();
+        let after = cleaned.frame.column(name).unwrap().null_count();
+        assert!(
+            after >= before,
+            "{name}: {before} nulls before, {after} after"
+        );
+    }
+}
+
+#[test]
+fn changing_the_label_never_changes_a_feature() {
+    let params = common::lab_params().clean;
+    let data = heartlab::data::load::load_hospitals(&common::real_data_dir()).unwrap();
+    let flipped = data
+        .frame
+        .clone()
+        .lazy()
+        .with_column((lit(4) - col("num")).alias("num"))
+        .collect()
+        .unwrap();
+
+    let a = clean(&data.frame, &params).unwrap();
+    let b = clean(&flipped, &params).unwrap();
+
+    let features: Vec<Expr> = FEATURES.iter().map(|f| col(*f)).collect();
+    let pick = |frame: &DataFrame| {
+        frame
+            .clone()
+            .lazy()
+            .select(features.clone())
+            .collect()
+            .unwrap()
+    };
+    // Duplicates are judged with the label, so compare the rows both kept.
+    let both = |x: &heartlab::clean::Cleaned, y: &heartlab::clean::Cleaned| {
+        x.frame
+            .clone()
+            .lazy()
+            .join(
+                y.frame
+                    .clone()
+                    .lazy()
+                    .select([col("hospital"), col("line")]),
+                [col("hospital"), col("line")],
+                [col("hospital"), col("line")],
+                JoinArgs::new(JoinType::Inner),
+            )
+            .collect()
+            .unwrap()
+    };
+    assert!(pick(&both(&a, &b)).equals_missing(&pick(&both(&b, &a))));
+    assert_ne!(
+        a.frame.column(DISEASE).unwrap(),
+        b.frame.column(DISEASE).unwrap()
+    );
+}
+
+#[test]
+fn dropped_columns_are_gone_and_too_empty_rows_are_dropped_with_their_count() {
+    let mut params = common::lab_params().clean;
+    params.drop_columns = vec!["ca".into(), "thal".into()];
+    params.max_missing_share = 0.2;
+    let data = heartlab::data::load::load_hospitals(&common::real_data_dir()).unwrap();
+
+    let cleaned = clean(&data.frame, &params).unwrap();
+
+    assert!(cleaned.frame.column("ca").is_err() && cleaned.frame.column("thal").is_err());
+    for d in &cleaned.dropped {
+        if let DropReason::TooManyMissing {
+            missing, features, ..
+        } = d.reason
+        {
+            assert_eq!(features, 11);
+            assert!(missing as f64 / features as f64 > 0.2);
+        }
+    }
+    assert!(cleaned
+        .examples()
+        .unwrap()
+        .iter()
+        .all(|e| e.features[11].is_none()));
+}

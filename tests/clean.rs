@@ -6,6 +6,23 @@ mod common;
 use heartlab::clean::{clean, DropReason, DISEASE, FEATURES};
 use heartlab::polars::prelude::*;
 
+/// The rows of `frame` whose (hospital, line) also appear in `other`, in
+/// `frame`'s order.
+fn rows_also_in(frame: &DataFrame, other: &DataFrame) -> DataFrame {
+    let keys = [col("hospital"), col("line")];
+    frame
+        .clone()
+        .lazy()
+        .join(
+            other.clone().lazy().select(keys.clone()),
+            keys.clone(),
+            keys,
+            JoinArgs::new(JoinType::Inner),
+        )
+        .collect()
+        .unwrap()
+}
+
 #[test]
 fn every_row_is_accounted_for_and_every_drop_has_a_reason() {
     let data = heartlab::data::load::load_hospitals(&common::real_data_dir()).unwrap();
@@ -61,22 +78,7 @@ fn hidden_zeros_become_missing_and_no_missing_value_is_filled() {
         .filter(|v| *v == Some(0));
     assert_eq!(zeros.count(), 0);
     // Nulls can only grow: cleaning never fills a value.
-    let kept = data
-        .frame
-        .clone()
-        .lazy()
-        .join(
-            cleaned
-                .frame
-                .clone()
-                .lazy()
-                .select([col("hospital"), col("line")]),
-            [col("hospital"), col("line")],
-            [col("hospital"), col("line")],
-            JoinArgs::new(JoinType::Inner),
-        )
-        .collect()
-        .unwrap();
+    let kept = rows_also_in(&data.frame, &cleaned.frame);
     for name in FEATURES {
         let before = kept.column(name).unwrap().null_count();
         let after = cleaned.frame.column(name).unwrap().null_count();
@@ -112,23 +114,8 @@ fn changing_the_label_never_changes_a_feature() {
             .unwrap()
     };
     // Duplicates are judged with the label, so compare the rows both kept.
-    let both = |x: &heartlab::clean::Cleaned, y: &heartlab::clean::Cleaned| {
-        x.frame
-            .clone()
-            .lazy()
-            .join(
-                y.frame
-                    .clone()
-                    .lazy()
-                    .select([col("hospital"), col("line")]),
-                [col("hospital"), col("line")],
-                [col("hospital"), col("line")],
-                JoinArgs::new(JoinType::Inner),
-            )
-            .collect()
-            .unwrap()
-    };
-    assert!(pick(&both(&a, &b)).equals_missing(&pick(&both(&b, &a))));
+    assert!(pick(&rows_also_in(&a.frame, &b.frame))
+        .equals_missing(&pick(&rows_also_in(&b.frame, &a.frame))));
     assert_ne!(
         a.frame.column(DISEASE).unwrap(),
         b.frame.column(DISEASE).unwrap()

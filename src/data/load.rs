@@ -198,12 +198,10 @@ pub fn read_source(source: &str, file: &str, bytes: &[u8]) -> Result<ParsedSourc
     let byte_order_mark = bytes.starts_with(&[0xEF, 0xBB, 0xBF]);
     let body = if byte_order_mark { &bytes[3..] } else { bytes };
 
-    let mut lines = split_lines(body).filter_map(|(number, raw)| {
-        let blank = raw.iter().all(u8::is_ascii_whitespace);
-        (!blank).then_some((number, raw))
-    });
-    let blank_lines = split_lines(body).filter(|(_, raw)| raw.iter().all(u8::is_ascii_whitespace));
-    let blank_lines = blank_lines.count();
+    let (blank, filled): (Vec<_>, Vec<_>) =
+        split_lines(body).partition(|(_, raw)| raw.iter().all(u8::is_ascii_whitespace));
+    let blank_lines = blank.len();
+    let mut lines = filled.into_iter();
 
     let Some((first_number, first_raw)) = lines.next() else {
         return Err(fail(1, "the file has no rows".to_owned()));

@@ -10,6 +10,12 @@
 //! - [`example`]: one patient as the model sees it.
 //! - [`split`]: train, validation and test parts as distinct types.
 //! - [`features`]: preprocessing fitted on the training part only.
+//! - [`design`]: the matrix the model sees, typed by the part it came from.
+//! - [`model`]: the logistic regression, its loss, and (with `lab`) training.
+//! - [`evaluate`]: screening scores per slice, intervals, the threshold.
+//! - [`flow`]: the honest run from examples to test scores.
+//! - [`leakage`]: phase 3's experiments that break the rules on purpose.
+//! - [`synthetic`]: a 1000-times-larger data set for the speed targets.
 //! - [`paths`]: where the lab keeps its files, in one place.
 //!
 //! Modules that need polars (loading, the report, cleaning) sit behind the
@@ -17,14 +23,22 @@
 #[cfg(feature = "lab")]
 pub mod clean;
 pub mod data;
+pub mod design;
+pub mod evaluate;
 pub mod example;
 pub mod features;
+#[cfg(feature = "lab")]
+pub mod flow;
+#[cfg(feature = "lab")]
+pub mod leakage;
+pub mod model;
 pub mod params;
 #[cfg(feature = "lab")]
 pub mod paths;
 #[cfg(feature = "lab")]
 pub mod report;
 pub mod split;
+pub mod synthetic;
 
 /// The polars version the lab is built with, for notebooks and tests that
 /// work on the lab's frames (a second polars of another version would not

@@ -22,6 +22,9 @@ pub struct LabParams {
     pub clean: CleanParams,
     pub split: SplitParams,
     pub features: FeatureParams,
+    pub model: ModelParams,
+    pub evaluate: EvaluateParams,
+    pub leakage: LeakageParams,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -70,6 +73,54 @@ pub struct FeatureParams {
     pub numeric: std::collections::BTreeMap<String, ColumnParams>,
     pub categorical: std::collections::BTreeMap<String, ColumnParams>,
     pub hospital_as_feature: bool,
+}
+
+/// The logistic regression's settings, passed to linfa-logistic.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelParams {
+    /// Weight of the L2 penalty on the coefficients (not the intercept). The
+    /// loss is a sum over rows, so this is scikit-learn's `1 / C`.
+    pub l2: f64,
+    /// The solver (L-BFGS) stops after this many iterations...
+    pub max_iterations: u64,
+    /// ...or once the gradient's length falls below this.
+    pub gradient_tolerance: f64,
+}
+
+/// How the model is judged and how its threshold is chosen.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvaluateParams {
+    /// What missing one patient with disease costs, in units of...
+    pub cost_missed_disease: f64,
+    /// ...what one false alarm (a healthy patient sent for more tests) costs.
+    pub cost_false_alarm: f64,
+    /// Resamples for each bootstrap confidence interval.
+    pub bootstrap_resamples: usize,
+    /// The confidence level of those intervals, for example 0.95.
+    pub confidence: f64,
+    /// Ages where one band ends and the next begins, ascending.
+    pub age_bands: Vec<f64>,
+    /// Equal-width probability bins of the calibration table.
+    pub calibration_bins: usize,
+}
+
+/// The leakage experiments of phase 3.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LeakageParams {
+    /// Each experiment runs once per seed, honest and leaky on the same split.
+    pub seeds: Vec<u64>,
+    /// Share of the label-derived column's values that are flipped, so the
+    /// leak is strong but not perfect, as in real data.
+    pub label_proxy_noise: f64,
+    /// Copies of each patient made, with small noise, before the split.
+    pub duplicate_copies: usize,
+    /// Pure-noise columns added before feature selection...
+    pub noise_columns: usize,
+    /// ...and how many columns the selection keeps.
+    pub selected_columns: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -189,6 +240,55 @@ impl LabParams {
                     "{name} is dropped by clean.drop_columns but listed under features"
                 ));
             }
+        }
+        self.check_model_and_evaluation()
+    }
+
+    fn check_model_and_evaluation(&self) -> Result<(), String> {
+        let m = &self.model;
+        if !(m.l2.is_finite() && m.l2 >= 0.0) {
+            return Err("model.l2 must be a finite number, 0 or more".to_owned());
+        }
+        if m.max_iterations == 0 {
+            return Err("model.max_iterations must be at least 1".to_owned());
+        }
+        if !(m.gradient_tolerance.is_finite() && m.gradient_tolerance > 0.0) {
+            return Err("model.gradient_tolerance must be above 0".to_owned());
+        }
+
+        let e = &self.evaluate;
+        for (name, cost) in [
+            ("cost_missed_disease", e.cost_missed_disease),
+            ("cost_false_alarm", e.cost_false_alarm),
+        ] {
+            if !(cost.is_finite() && cost > 0.0) {
+                return Err(format!("evaluate.{name} must be above 0"));
+            }
+        }
+        if e.bootstrap_resamples < 10 {
+            return Err("evaluate.bootstrap_resamples must be at least 10".to_owned());
+        }
+        if !(e.confidence > 0.5 && e.confidence < 1.0) {
+            return Err("evaluate.confidence must be between 0.5 and 1".to_owned());
+        }
+        if e.age_bands.windows(2).any(|w| w[0] >= w[1]) {
+            return Err("evaluate.age_bands must be strictly ascending".to_owned());
+        }
+        if e.calibration_bins < 2 {
+            return Err("evaluate.calibration_bins must be at least 2".to_owned());
+        }
+
+        let l = &self.leakage;
+        if l.seeds.len() < 2 {
+            return Err("leakage.seeds needs at least two seeds to show a spread".to_owned());
+        }
+        if !(0.0..0.5).contains(&l.label_proxy_noise) {
+            return Err("leakage.label_proxy_noise must be in [0, 0.5)".to_owned());
+        }
+        if l.selected_columns == 0 || l.selected_columns > l.noise_columns {
+            return Err(
+                "leakage.selected_columns must be between 1 and leakage.noise_columns".to_owned(),
+            );
         }
         Ok(())
     }

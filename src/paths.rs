@@ -7,3 +7,13 @@ pub const RAW_DIR: &str = "data/raw";
 pub const VALIDATED_DIR: &str = "data/validated";
 /// The phase-1 data report.
 pub const DATA_REPORT_DIR: &str = "lab/reports/data";
+/// Cleaned examples, the dropped rows and the cleaning accounting.
+pub const CLEAN_DIR: &str = "lab/out/clean";
+/// The fitted pipeline, the model and the chosen threshold.
+pub const MODEL_DIR: &str = "lab/out/model";
+/// The transformed matrices, exactly as the model sees them.
+pub const MATRICES_DIR: &str = "lab/out/matrices";
+/// The model's evaluation report.
+pub const EVALUATION_REPORT_DIR: &str = "lab/reports/evaluation";
+/// The phase-3 leakage table.
+pub const LEAKAGE_REPORT_DIR: &str = "lab/reports/leakage";

@@ -50,7 +50,7 @@ pub struct Part<K> {
 }
 
 impl<K> Part<K> {
-    fn new(rows: Vec<Example>) -> Part<K> {
+    pub(crate) fn new(rows: Vec<Example>) -> Part<K> {
         Part {
             rows,
             kind: PhantomData,

@@ -1,14 +1,19 @@
 //! The lab's command line: one subcommand per stage. Thin on purpose: each
 //! subcommand parses its flags, calls the library, and reports to the person.
 
-use std::path::PathBuf;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
+use heartlab::clean::{self, Cleaned};
 use heartlab::data::{contract, fetch, load, quarantine};
-use heartlab::paths;
+use heartlab::example::Example;
+use heartlab::leakage::{self, Experiment};
+use heartlab::params::LabParams;
 use heartlab::report::DataReport;
+use heartlab::{evaluate, flow, paths};
 use polars::prelude::{CsvWriter, SerWriter};
 
 #[derive(Parser)]
@@ -65,6 +70,87 @@ enum Command {
     },
     /// Print the data contract: columns, kinds, codes and ranges, as JSON.
     Contract,
+    /// Clean the validated rows by lab/params.yaml; write examples, drops and accounting.
+    Clean {
+        #[command(flatten)]
+        input: Input,
+        /// Folder for examples.jsonl, dropped.jsonl and accounting.json.
+        #[arg(long, default_value = paths::CLEAN_DIR)]
+        out: PathBuf,
+    },
+    /// Split, fit the pipeline, train the model, choose the threshold, score the test part.
+    Train {
+        #[command(flatten)]
+        input: Input,
+        /// Folder for pipeline.json, model.json and threshold.json.
+        #[arg(long, default_value = paths::MODEL_DIR)]
+        out: PathBuf,
+        /// Folder for the evaluation report (Markdown and JSON).
+        #[arg(long, default_value = paths::EVALUATION_REPORT_DIR)]
+        report: PathBuf,
+    },
+    /// Export exactly what the model sees: the transformed matrices (CSV) and the fitted pipeline.
+    Export {
+        #[command(flatten)]
+        input: Input,
+        /// Folder for train.csv, validation.csv, test.csv and pipeline.json.
+        #[arg(long, default_value = paths::MATRICES_DIR)]
+        out: PathBuf,
+    },
+    /// Run the leakage experiments (all, or those named) against the honest pipeline.
+    Leakage {
+        #[command(flatten)]
+        input: Input,
+        /// Run only this experiment (repeatable); see --list.
+        #[arg(long = "experiment", value_name = "ID")]
+        experiments: Vec<String>,
+        /// List the experiments and exit.
+        #[arg(long)]
+        list: bool,
+        /// Folder for leakage.md and leakage.json.
+        #[arg(long, default_value = paths::LEAKAGE_REPORT_DIR)]
+        out: PathBuf,
+    },
+}
+
+/// Where the examples come from: the fetched files and the parameters.
+#[derive(clap::Args)]
+struct Input {
+    /// Folder holding the fetched files.
+    #[arg(long, default_value = paths::RAW_DIR)]
+    raw: PathBuf,
+    /// The lab's parameter file.
+    #[arg(long, default_value = heartlab::params::PARAMS_FILE)]
+    params: PathBuf,
+}
+
+impl Input {
+    /// Loads, validates and cleans: the examples every later stage starts from.
+    fn load(&self) -> anyhow::Result<(LabParams, Cleaned, Vec<Example>)> {
+        let params = LabParams::from_file(&self.params)?;
+        let data = load::load_hospitals(&self.raw)?;
+        let cleaned = clean::clean(&data.frame, &params.clean).context("cleaning")?;
+        let examples = cleaned.examples().context("reading the cleaned examples")?;
+        Ok((params, cleaned, examples))
+    }
+}
+
+fn write_json(path: &Path, value: &impl serde::Serialize) -> anyhow::Result<()> {
+    let text = serde_json::to_string_pretty(value)?;
+    std::fs::write(path, text + "\n").with_context(|| format!("failed to write {}", path.display()))
+}
+
+fn write_jsonl<T: serde::Serialize>(path: &Path, items: &[T]) -> anyhow::Result<()> {
+    let mut text = String::new();
+    for item in items {
+        text.push_str(&serde_json::to_string(item)?);
+        text.push('\n');
+    }
+    std::fs::write(path, text).with_context(|| format!("failed to write {}", path.display()))
+}
+
+fn create_dir(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("failed to create {}", dir.display()))
 }
 
 fn main() -> ExitCode {
@@ -161,6 +247,148 @@ fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Contract => {
             println!("{}", serde_json::to_string_pretty(&contract::COLUMNS)?);
+            Ok(())
+        }
+        Command::Clean { input, out } => {
+            let (_, cleaned, examples) = input.load()?;
+            create_dir(&out)?;
+            write_jsonl(&out.join("examples.jsonl"), &examples)?;
+            write_jsonl(&out.join("dropped.jsonl"), &cleaned.dropped)?;
+            write_json(&out.join("accounting.json"), &cleaned.accounting)?;
+            println!(
+                "{:<12} {:>7} {:>8} {:>8}",
+                "hospital", "rows in", "rows out", "dropped"
+            );
+            for a in &cleaned.accounting {
+                println!(
+                    "{:<12} {:>7} {:>8} {:>8}",
+                    a.hospital, a.rows_in, a.rows_out, a.dropped
+                );
+            }
+            anyhow::ensure!(
+                cleaned
+                    .accounting
+                    .iter()
+                    .all(|a| a.rows_in == a.rows_out + a.dropped),
+                "cleaning accounting does not balance"
+            );
+            Ok(())
+        }
+        Command::Train { input, out, report } => {
+            let (params, _, examples) = input.load()?;
+            let outcome = flow::run(&examples, &params, params.seed)?;
+            create_dir(&out)?;
+            write_json(&out.join("pipeline.json"), &outcome.pipeline)?;
+            write_json(&out.join("model.json"), &outcome.trained.model)?;
+            write_json(&out.join("threshold.json"), &outcome.threshold)?;
+
+            let evaluation = outcome.evaluate_test(&params);
+            create_dir(&report)?;
+            write_json(&report.join("evaluation.json"), &evaluation)?;
+            let md = report.join("evaluation.md");
+            std::fs::write(&md, evaluate::markdown::render(&evaluation))
+                .with_context(|| format!("failed to write {}", md.display()))?;
+
+            let s = &outcome.split;
+            println!(
+                "split: {} train, {} validation, {} test (seed {})",
+                s.train.len(),
+                s.validation.len(),
+                s.test.len(),
+                params.seed
+            );
+            println!(
+                "model: {} inputs, mean gradient norm {:.2e} ({})",
+                outcome.trained.model.coefficients.len(),
+                outcome.trained.mean_gradient_norm,
+                if outcome.trained.converged {
+                    "converged"
+                } else {
+                    "NOT converged"
+                }
+            );
+            println!(
+                "threshold {:.3} (chosen on validation); test ROC AUC {:.3}, recall {:.3}, \
+                 specificity {:.3}",
+                outcome.threshold.threshold,
+                outcome.test.roc_auc,
+                outcome.test.recall,
+                outcome.test.specificity
+            );
+            println!("Wrote {} and {}", out.display(), md.display());
+            Ok(())
+        }
+        Command::Export { input, out } => {
+            let (params, _, examples) = input.load()?;
+            let split = heartlab::split::split(&examples, &params.split, params.seed);
+            let pipeline = heartlab::features::Pipeline::fit(&params.features, &split.train)?;
+            create_dir(&out)?;
+            let write = |name: &str, write: &dyn Fn(std::fs::File) -> std::io::Result<()>| {
+                let path = out.join(name);
+                let file = std::fs::File::create(&path)
+                    .with_context(|| format!("failed to create {}", path.display()))?;
+                write(file).with_context(|| format!("failed to write {}", path.display()))
+            };
+            write("train.csv", &|f| {
+                pipeline.design(&split.train).write_csv(BufWriter::new(f))
+            })?;
+            write("validation.csv", &|f| {
+                pipeline
+                    .design(&split.validation)
+                    .write_csv(BufWriter::new(f))
+            })?;
+            write("test.csv", &|f| {
+                pipeline.design(&split.test).write_csv(BufWriter::new(f))
+            })?;
+            write_json(&out.join("pipeline.json"), &pipeline)?;
+            println!(
+                "Wrote {} columns for {} train, {} validation and {} test rows into {}",
+                pipeline.width(),
+                split.train.len(),
+                split.validation.len(),
+                split.test.len(),
+                out.display()
+            );
+            Ok(())
+        }
+        Command::Leakage {
+            input,
+            experiments,
+            list,
+            out,
+        } => {
+            if list {
+                for e in Experiment::ALL {
+                    println!("{:<26} {}", e.id(), e.leak());
+                }
+                return Ok(());
+            }
+            let which = if experiments.is_empty() {
+                Experiment::ALL.to_vec()
+            } else {
+                experiments
+                    .iter()
+                    .map(|id| Experiment::parse(id))
+                    .collect::<Result<Vec<_>, _>>()?
+            };
+            let (params, _, examples) = input.load()?;
+            let table = leakage::run(&examples, &params, &which)?;
+            create_dir(&out)?;
+            write_json(&out.join("leakage.json"), &table)?;
+            let md = out.join("leakage.md");
+            std::fs::write(&md, leakage::markdown::render(&table))
+                .with_context(|| format!("failed to write {}", md.display()))?;
+            for row in &table.rows {
+                println!(
+                    "{:<26} honest {:.3}  leaky {:.3}  inflation {:+.3} ± {:.3}",
+                    row.experiment.id(),
+                    row.honest_roc_auc.mean,
+                    row.leaky_roc_auc.mean,
+                    row.roc_auc_inflation.mean,
+                    row.roc_auc_inflation.sd
+                );
+            }
+            println!("Wrote {}", md.display());
             Ok(())
         }
     }

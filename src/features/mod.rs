@@ -236,6 +236,18 @@ impl FittedPipeline {
         features: &[Option<f64>; 13],
     ) -> (Vec<f64>, TransformNotes) {
         let mut out = Vec::with_capacity(self.width());
+        let notes = self.transform_into(hospital, features, &mut out);
+        (out, notes)
+    }
+
+    /// Appends one patient's outputs to `out`, so a whole part can be
+    /// transformed into one buffer without an allocation per row.
+    pub fn transform_into(
+        &self,
+        hospital: &str,
+        features: &[Option<f64>; 13],
+        out: &mut Vec<f64>,
+    ) -> TransformNotes {
         let mut notes = TransformNotes::default();
         let value = |column: &str| {
             FEATURES
@@ -280,7 +292,7 @@ impl FittedPipeline {
                     .map(|h| if h == hospital { 1.0 } else { 0.0 }),
             );
         }
-        (out, notes)
+        notes
     }
 
     /// Transforms many rows; row `i` of the result equals `transform` of row `i`.

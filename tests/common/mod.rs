@@ -56,3 +56,10 @@ pub fn cleaned_real_data() -> heartlab::clean::Cleaned {
     let data = heartlab::data::load::load_hospitals(&real_data_dir()).unwrap();
     heartlab::clean::clean(&data.frame, &lab_params().clean).unwrap()
 }
+
+/// The cleaned real data as examples.
+pub fn real_examples() -> Vec<heartlab::example::Example> {
+    cleaned_real_data()
+        .examples()
+        .expect("cleaned frame converts to examples")
+}

@@ -1,0 +1,90 @@
+//! The honest flow, in one place: split, fit the pipeline on the training
+//! part, train the model on it, choose the threshold on the validation part,
+//! and score the test part once.
+//!
+//! The CLI, the notebooks, the benchmarks and the leakage experiments' honest
+//! baseline all call this, so "the honest pipeline" means one piece of code.
+
+use crate::design::DesignNotes;
+use crate::evaluate::threshold::{self, ThresholdChoice};
+use crate::evaluate::{self, Evaluation, Headline, Predictions};
+use crate::example::Example;
+use crate::features::{FitError, FittedPipeline, Pipeline};
+use crate::model::train::{train, TrainError, Trained};
+use crate::params::LabParams;
+use crate::split::{self, Split, Test, Validation};
+
+#[derive(Debug, thiserror::Error)]
+pub enum FlowError {
+    #[error("fitting the preprocessing pipeline: {0}")]
+    Fit(#[from] FitError),
+    #[error("training the model: {0}")]
+    Train(#[from] TrainError),
+}
+
+/// Everything one honest run produced.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub split: Split,
+    pub pipeline: FittedPipeline,
+    pub trained: Trained,
+    pub threshold: ThresholdChoice,
+    pub validation: Headline,
+    pub test: Headline,
+    /// How often the test part needed a fill or held an unseen category.
+    pub test_notes: DesignNotes,
+}
+
+/// Runs the flow on a split made from `examples` with `seed`.
+pub fn run(examples: &[Example], params: &LabParams, seed: u64) -> Result<Outcome, FlowError> {
+    run_on(split::split(examples, &params.split, seed), params)
+}
+
+/// Runs the flow on a split made elsewhere (for example leave one hospital out).
+pub fn run_on(split: Split, params: &LabParams) -> Result<Outcome, FlowError> {
+    let pipeline = Pipeline::fit(&params.features, &split.train)?;
+    let trained = train(&params.model, &pipeline.design(&split.train))?;
+
+    let validation_design = pipeline.design(&split.validation);
+    let validation: Predictions<Validation> = Predictions::of(
+        &trained.model,
+        &validation_design,
+        &split.validation,
+        &params.evaluate,
+    );
+    let threshold = threshold::choose(&validation, &params.evaluate);
+
+    let (test_design, test_notes) = pipeline.design_with_notes::<Test>(split.test.rows());
+    let test: Predictions<Test> =
+        Predictions::of(&trained.model, &test_design, &split.test, &params.evaluate);
+
+    Ok(Outcome {
+        validation: Headline::of(&validation, threshold.threshold),
+        test: Headline::of(&test, threshold.threshold),
+        split,
+        pipeline,
+        trained,
+        threshold,
+        test_notes,
+    })
+}
+
+impl Outcome {
+    /// The full evaluation of the test part, with bootstrap intervals.
+    pub fn evaluate_test(&self, params: &LabParams) -> Evaluation {
+        let design = self.pipeline.design(&self.split.test);
+        let predictions = Predictions::of(
+            &self.trained.model,
+            &design,
+            &self.split.test,
+            &params.evaluate,
+        );
+        evaluate::evaluate(
+            "test",
+            &predictions,
+            &self.threshold,
+            &params.evaluate,
+            params.seed,
+        )
+    }
+}

@@ -24,7 +24,8 @@ HEARTLAB := $(CARGO) run --quiet --bin heartlab --
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 GENERATED := book/src/generated
 
-.PHONY: help setup data validate report lab test lint cargo-test notebooks book bench clean
+.PHONY: help setup data validate report cleaning train export leakage perf lab test lint \
+	cargo-test notebooks book bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -64,7 +65,28 @@ validate: data ## check every row against the contract into data/validated/
 report: data ## write the phase-1 data report into lab/reports/data/
 	$(HEARTLAB) report
 
-lab: setup validate report notebooks book ## run the lab end to end
+cleaning: data ## phase 2: clean by lab/params.yaml, and what each way of cleaning costs
+	$(HEARTLAB) clean
+
+train: data ## phase 4: fit the pipeline and the model, choose the threshold, evaluate on test
+	$(HEARTLAB) train
+
+export: data ## phase 4: the matrices the model sees (CSV) and the fitted pipeline (JSON)
+	$(HEARTLAB) export
+
+leakage: data ## phase 3: every leakage experiment against the honest flow, on every seed
+	$(HEARTLAB) leakage
+
+perf: data ## phase 4: fit time and peak memory, real data and 920,000 rows (release build)
+	@mkdir -p lab/reports/perf
+	$(CARGO) build --quiet --release --example fit_speed
+	@{ echo "| what is fitted | rows | fit time (median) | converged | memory before the fit | peak memory |"; \
+	  echo "|---|---:|---:|---|---:|---:|"; \
+	  for case in real train all; do $(CARGO) run --quiet --release --example fit_speed -- $$case; done; \
+	} > lab/reports/perf/fit.md
+	@cat lab/reports/perf/fit.md
+
+lab: setup validate report cleaning train export leakage perf notebooks book ## run the lab end to end
 
 test: setup lint cargo-test notebooks book ## every check CI runs
 
@@ -84,16 +106,20 @@ notebooks: data ## run every notebook headless on the evcxr kernel into the book
 	    --ExecutePreprocessor.timeout=1800 --output-dir $(GENERATED)/notebooks "$$nb"; \
 	done
 
-book: report notebooks ## build the mdBook into book/build/
+book: report cleaning train leakage perf notebooks ## build the mdBook into book/build/
 	$(call require,mdbook,Run 'make setup' first.)
-	@mkdir -p $(GENERATED)/phase-1
+	@mkdir -p $(GENERATED)/phase-1 $(GENERATED)/phase-2 $(GENERATED)/phase-3 $(GENERATED)/phase-4
 	cp -r lab/reports/data/data-report.md lab/reports/data/charts $(GENERATED)/phase-1/
+	cp lab/reports/clean/cleaning.md $(GENERATED)/phase-2/
+	cp lab/reports/leakage/leakage.md $(GENERATED)/phase-3/
+	cp lab/reports/evaluation/evaluation.md lab/reports/perf/fit.md $(GENERATED)/phase-4/
 	mdbook build book
 	@echo "book: open book/build/index.html"
 
 bench: data ## criterion benchmarks (release build)
 	$(CARGO) bench --bench phase1
+	$(CARGO) bench --bench phase4
 
 clean: ## remove build outputs and generated files (keeps data/raw and the tool cache)
-	rm -rf book/build $(GENERATED) lab/reports data/validated
+	rm -rf book/build $(GENERATED) lab/reports lab/out data/validated
 	$(CARGO) clean

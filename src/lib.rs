@@ -7,6 +7,7 @@
 //! - [`report`]: the phase-1 data report, its findings and charts.
 //! - [`params`]: every cleaning, split and feature choice, from `lab/params.yaml`.
 //! - [`clean`]: phase 2, hidden zeros, dropped columns and rows, the label.
+//! - [`cleaning_costs`]: what each way of cleaning keeps and scores.
 //! - [`example`]: one patient as the model sees it.
 //! - [`split`]: train, validation and test parts as distinct types.
 //! - [`features`]: preprocessing fitted on the training part only.
@@ -22,6 +23,8 @@
 //! `lab` feature; the rest is what the prediction path will use.
 #[cfg(feature = "lab")]
 pub mod clean;
+#[cfg(feature = "lab")]
+pub mod cleaning_costs;
 pub mod data;
 pub mod design;
 pub mod evaluate;

@@ -17,3 +17,5 @@ pub const MATRICES_DIR: &str = "lab/out/matrices";
 pub const EVALUATION_REPORT_DIR: &str = "lab/reports/evaluation";
 /// The phase-3 leakage table.
 pub const LEAKAGE_REPORT_DIR: &str = "lab/reports/leakage";
+/// The cleaning report: accounting, drops, and what each way of cleaning costs.
+pub const CLEAN_REPORT_DIR: &str = "lab/reports/clean";

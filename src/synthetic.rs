@@ -57,15 +57,20 @@ fn jitter(row: &mut Example, noise: &ColumnNoise, rng: &mut ChaCha8Rng) {
 
 /// A part `factor` times larger, drawn from the part itself.
 pub fn enlarge<K>(part: &Part<K>, factor: usize, seed: u64) -> Part<K> {
+    enlarge_to(part, part.len() * factor, seed)
+}
+
+/// A part of exactly `size` rows, drawn from the part itself.
+pub fn enlarge_to<K>(part: &Part<K>, size: usize, seed: u64) -> Part<K> {
     let rows = part.rows();
-    if rows.is_empty() || factor == 0 {
+    if rows.is_empty() {
         return Part::new(Vec::new());
     }
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let noise = column_noise(rows);
 
-    let mut out = Vec::with_capacity(rows.len() * factor);
-    for _ in 0..rows.len() * factor {
+    let mut out = Vec::with_capacity(size);
+    for _ in 0..size {
         let mut row = rows[rng.random_range(0..rows.len())].clone();
         jitter(&mut row, &noise, &mut rng);
         out.push(row);
@@ -88,6 +93,24 @@ pub fn with_near_copies(rows: &[Example], copies: usize, seed: u64) -> Vec<Examp
         }
     }
     out
+}
+
+/// A split of `total` rows in all, each part enlarged in proportion to its
+/// size (for the speed targets: 920,000 rows, a thousand times the data).
+pub fn enlarge_split_to(split: &Split, total: usize, seed: u64) -> Split {
+    let all = (split.train.len() + split.validation.len() + split.test.len()).max(1);
+    let share = |n: usize| (n as f64 * total as f64 / all as f64).round() as usize;
+    let train = share(split.train.len());
+    let validation = share(split.validation.len());
+    Split {
+        train: enlarge_to(&split.train, train, seed),
+        validation: enlarge_to(&split.validation, validation, seed.wrapping_add(1)),
+        test: enlarge_to(
+            &split.test,
+            total - train - validation,
+            seed.wrapping_add(2),
+        ),
+    }
 }
 
 /// Every part of a split enlarged by `factor`, each with its own stream.

@@ -101,16 +101,16 @@ impl<K> Design<K> {
 /// or held a category never seen in training.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct DesignNotes {
-    pub filled: std::collections::BTreeMap<String, usize>,
-    pub unseen: std::collections::BTreeMap<String, usize>,
+    pub filled: std::collections::BTreeMap<&'static str, usize>,
+    pub unseen: std::collections::BTreeMap<&'static str, usize>,
 }
 
 impl DesignNotes {
-    fn add(&mut self, notes: TransformNotes) {
-        for column in notes.filled {
+    fn add(&mut self, notes: &TransformNotes) {
+        for column in &notes.filled {
             *self.filled.entry(column).or_default() += 1;
         }
-        for column in notes.unseen {
+        for column in &notes.unseen {
             *self.unseen.entry(column).or_default() += 1;
         }
     }
@@ -126,9 +126,19 @@ impl FittedPipeline {
     pub fn design_with_notes<K>(&self, rows: &[Example]) -> (Design<K>, DesignNotes) {
         let mut values = Vec::with_capacity(rows.len() * self.width());
         let mut notes = DesignNotes::default();
+        let resolved = self.resolve();
+        let mut row_notes = TransformNotes::default();
         for row in rows {
-            let row_notes = self.transform_into(&row.hospital, &row.features, &mut values);
-            notes.add(row_notes);
+            row_notes.filled.clear();
+            row_notes.unseen.clear();
+            self.transform_resolved(
+                &resolved,
+                &row.hospital,
+                &row.features,
+                &mut values,
+                &mut row_notes,
+            );
+            notes.add(&row_notes);
         }
         let labels = rows.iter().map(|r| r.label).collect();
         let design = Design {

@@ -170,7 +170,7 @@ proptest! {
         for step in &fitted.categorical {
             let index = heartlab::example::FEATURES.iter().position(|f| *f == step.column).unwrap();
             let code = values[index].filter(|v| v.is_finite()).unwrap_or(step.fill);
-            prop_assert_eq!(!step.categories.contains(&code), notes.unseen.contains(&step.column));
+            prop_assert_eq!(!step.categories.contains(&code), notes.unseen.contains(&step.column.as_str()));
         }
     }
 

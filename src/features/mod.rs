@@ -69,13 +69,21 @@ pub enum FitError {
     UnknownColumn { column: String },
 }
 
-/// Which outputs of one row were unusual.
+/// Which inputs of one row were unusual. Names are the contract's own
+/// (`&'static str`), so noting them costs no allocation per row.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TransformNotes {
     /// Columns whose value was missing (and so filled).
-    pub filled: Vec<String>,
-    /// Columns whose category was never seen in training (encoded as zeros).
-    pub unseen: Vec<String>,
+    pub filled: Vec<&'static str>,
+    /// Columns whose category was never seen in training (encoded as zeros),
+    /// and "hospital" for a hospital never seen, when it is an input.
+    pub unseen: Vec<&'static str>,
+}
+
+/// Each step's position among the 13 features, found once per batch.
+pub(crate) struct Resolved {
+    numeric: Vec<Option<usize>>,
+    categorical: Vec<Option<usize>>,
 }
 
 /// The entry point: `Pipeline::fit(params, &split.train)`.
@@ -97,6 +105,20 @@ fn present(rows: &[Example], index: usize) -> Vec<f64> {
         .collect()
 }
 
+/// Each distinct value with its count, in ascending order. A category has a
+/// handful of codes, so a short list beats sorting every row.
+fn count_codes(values: &[f64]) -> Vec<(f64, usize)> {
+    let mut counts: Vec<(f64, usize)> = Vec::new();
+    for &v in values {
+        match counts.iter_mut().find(|(code, _)| *code == v) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((v, 1)),
+        }
+    }
+    counts.sort_by(|a, b| a.0.total_cmp(&b.0));
+    counts
+}
+
 /// Learns the fill value of one column from the training values.
 fn learn_fill(column: &str, values: &[f64], params: &ColumnParams) -> Result<f64, FitError> {
     let none = |impute| FitError::NoValues {
@@ -115,23 +137,29 @@ fn learn_fill(column: &str, values: &[f64], params: &ColumnParams) -> Result<f64
             if values.is_empty() {
                 return Err(none("median"));
             }
-            let mut sorted = values.to_vec();
-            sorted.sort_by(f64::total_cmp);
-            let mid = sorted.len() / 2;
-            Ok(if sorted.len() % 2 == 0 {
-                (sorted[mid - 1] + sorted[mid]) / 2.0
+            // Selection, not a full sort: linear time, which matters at 500,000 rows.
+            let mut work = values.to_vec();
+            let mid = work.len() / 2;
+            let (below, upper, _) = work.select_nth_unstable_by(mid, f64::total_cmp);
+            let upper = *upper;
+            Ok(if values.len() % 2 == 0 {
+                let lower = below
+                    .iter()
+                    .copied()
+                    .max_by(f64::total_cmp)
+                    .unwrap_or(upper);
+                (lower + upper) / 2.0
             } else {
-                sorted[mid]
+                upper
             })
         }
         Impute::MostFrequent => {
             // Ties go to the smallest value, so the result never depends on row order.
-            let mut sorted = values.to_vec();
-            sorted.sort_by(f64::total_cmp);
+            let counts = count_codes(values);
             let mut best: Option<(f64, usize)> = None;
-            for chunk in sorted.chunk_by(|a, b| a == b) {
-                if best.is_none_or(|(_, count)| chunk.len() > count) {
-                    best = Some((chunk[0], chunk.len()));
+            for (value, count) in counts {
+                if best.is_none_or(|(_, c)| count > c) {
+                    best = Some((value, count));
                 }
             }
             best.map(|(value, _)| value)
@@ -175,12 +203,11 @@ impl Pipeline {
             let index = index_of(column)?;
             let values = present(rows, index);
             let fill = learn_fill(column, &values, column_params)?;
-            let mut categories: Vec<f64> = rows
+            let filled: Vec<f64> = rows
                 .iter()
                 .map(|r| r.features[index].filter(|v| v.is_finite()).unwrap_or(fill))
                 .collect();
-            categories.sort_by(f64::total_cmp);
-            categories.dedup();
+            let categories: Vec<f64> = count_codes(&filled).into_iter().map(|(c, _)| c).collect();
             categorical.push(CategoricalStep {
                 column: column.clone(),
                 fill,
@@ -249,32 +276,52 @@ impl FittedPipeline {
         out: &mut Vec<f64>,
     ) -> TransformNotes {
         let mut notes = TransformNotes::default();
-        let value = |column: &str| {
-            FEATURES
-                .iter()
-                .position(|f| *f == column)
-                .and_then(|i| features[i])
-                .filter(|v| v.is_finite())
-        };
+        self.transform_resolved(&self.resolve(), hospital, features, out, &mut notes);
+        notes
+    }
 
-        for step in &self.numeric {
-            let raw = value(&step.column);
+    /// Finds each step's column among the 13 features once, instead of by
+    /// name for every row.
+    pub(crate) fn resolve(&self) -> Resolved {
+        let find = |name: &str| FEATURES.iter().position(|f| *f == name);
+        Resolved {
+            numeric: self.numeric.iter().map(|s| find(&s.column)).collect(),
+            categorical: self.categorical.iter().map(|s| find(&s.column)).collect(),
+        }
+    }
+
+    pub(crate) fn transform_resolved(
+        &self,
+        resolved: &Resolved,
+        hospital: &str,
+        features: &[Option<f64>; 13],
+        out: &mut Vec<f64>,
+        notes: &mut TransformNotes,
+    ) {
+        // A column the contract does not have reads as missing, and is noted
+        // under its own name only if it is one of the 13 (otherwise "unknown").
+        let value =
+            |index: Option<usize>| index.and_then(|i| features[i]).filter(|v| v.is_finite());
+        let name = |index: Option<usize>| index.map_or("unknown", |i| FEATURES[i]);
+
+        for (step, &index) in self.numeric.iter().zip(&resolved.numeric) {
+            let raw = value(index);
             if raw.is_none() {
-                notes.filled.push(step.column.clone());
+                notes.filled.push(name(index));
             }
             out.push((raw.unwrap_or(step.fill) - step.mean) / step.sd);
             if step.indicator {
                 out.push(if raw.is_none() { 1.0 } else { 0.0 });
             }
         }
-        for step in &self.categorical {
-            let raw = value(&step.column);
+        for (step, &index) in self.categorical.iter().zip(&resolved.categorical) {
+            let raw = value(index);
             if raw.is_none() {
-                notes.filled.push(step.column.clone());
+                notes.filled.push(name(index));
             }
             let code = raw.unwrap_or(step.fill);
             if !step.categories.contains(&code) {
-                notes.unseen.push(step.column.clone());
+                notes.unseen.push(name(index));
             }
             out.extend(
                 step.categories
@@ -284,7 +331,7 @@ impl FittedPipeline {
         }
         if let Some(hospitals) = &self.hospitals {
             if !hospitals.iter().any(|h| h == hospital) {
-                notes.unseen.push("hospital".to_owned());
+                notes.unseen.push("hospital");
             }
             out.extend(
                 hospitals
@@ -292,7 +339,6 @@ impl FittedPipeline {
                     .map(|h| if h == hospital { 1.0 } else { 0.0 }),
             );
         }
-        notes
     }
 
     /// Transforms many rows; row `i` of the result equals `transform` of row `i`.

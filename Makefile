@@ -113,6 +113,7 @@ book: report cleaning train leakage perf notebooks ## build the mdBook into book
 	cp lab/reports/clean/cleaning.md $(GENERATED)/phase-2/
 	cp lab/reports/leakage/leakage.md $(GENERATED)/phase-3/
 	cp lab/reports/evaluation/evaluation.md lab/reports/perf/fit.md $(GENERATED)/phase-4/
+	$(HEARTLAB) params > $(GENERATED)/parameters.md
 	mdbook build book
 	@echo "book: open book/build/index.html"
 

@@ -294,6 +294,60 @@ impl LabParams {
     }
 }
 
+/// The decision that explains each section of the parameter file.
+const DECISIONS: [(&str, &str); 7] = [
+    ("seed", "D-012"),
+    ("clean", "D-011"),
+    ("split", "D-012"),
+    ("features", "D-013"),
+    ("model", "D-014"),
+    ("evaluate", "D-016"),
+    ("leakage", "D-017"),
+];
+
+impl LabParams {
+    /// The decision log's generated part: every parameter's current value,
+    /// with the decision that explains it, so the log never quotes a stale
+    /// value by hand.
+    pub fn to_markdown(&self) -> String {
+        let mut rows = Vec::new();
+        let value = serde_json::to_value(self).unwrap_or_default();
+        flatten("", &value, &mut rows);
+        let mut md = String::from("| parameter | current value | explained in |\n|---|---|---|\n");
+        for (key, value) in rows {
+            let section = key.split('.').next().unwrap_or_default();
+            let decision = DECISIONS
+                .iter()
+                .find(|(s, _)| *s == section)
+                .map_or("", |(_, d)| d);
+            md.push_str(&format!("| `{key}` | `{value}` | {decision} |\n"));
+        }
+        md
+    }
+}
+
+/// Dotted keys and their values, one row per leaf (a list is one value).
+fn flatten(prefix: &str, value: &serde_json::Value, rows: &mut Vec<(String, String)>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, item) in map {
+                let path = if prefix.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{prefix}.{key}")
+                };
+                let is_impute = key == "impute";
+                if is_impute || !item.is_object() {
+                    rows.push((path, item.to_string().replace('"', "")));
+                } else {
+                    flatten(&path, item, rows);
+                }
+            }
+        }
+        other => rows.push((prefix.to_owned(), other.to_string())),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,7 +4,9 @@
 mod common;
 
 use heartlab::clean::{clean, DropReason, DISEASE, FEATURES};
+use heartlab::params::CleanParams;
 use heartlab::polars::prelude::*;
+use proptest::prelude::*;
 
 /// The rows of `frame` whose (hospital, line) also appear in `other`, in
 /// `frame`'s order.
@@ -146,4 +148,52 @@ fn dropped_columns_are_gone_and_too_empty_rows_are_dropped_with_their_count() {
         .unwrap()
         .iter()
         .all(|e| e.features[11].is_none()));
+}
+
+/// Any cleaning parameters the checks would accept.
+fn any_clean_params() -> impl Strategy<Value = CleanParams> {
+    let columns = proptest::sample::subsequence(FEATURES.to_vec(), 0..4);
+    let zeros = proptest::sample::subsequence(vec!["trestbps", "chol", "oldpeak"], 0..3);
+    (columns, zeros, 0.0..=1.0f64, 1i64..=4, any::<bool>()).prop_map(
+        |(drop, zeros, share, positive, duplicates)| CleanParams {
+            zeros_as_missing: zeros.into_iter().map(str::to_owned).collect(),
+            drop_columns: drop.into_iter().map(str::to_owned).collect(),
+            max_missing_share: share,
+            positive_from_num: positive,
+            drop_duplicates: duplicates,
+        },
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// Whatever the rows (repeats included) and whatever the parameters, every
+    /// row is accounted for and cleaning its own output changes nothing.
+    #[test]
+    fn for_any_rows_and_parameters_cleaning_balances_and_is_idempotent(
+        rows in proptest::collection::vec(common::valid_row(), 1..40),
+        repeats in proptest::collection::vec(0usize..40, 0..10),
+        params in any_clean_params(),
+    ) {
+        let mut all = rows.clone();
+        all.extend(repeats.iter().map(|&i| rows[i % rows.len()].clone()));
+        let text: String = all.iter().map(|r| format!("{}\n", r.join(","))).collect();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hospital.data");
+        std::fs::write(&path, text).unwrap();
+        let data = heartlab::data::load::load_files(&[("generated", path.as_path())]).unwrap();
+
+        let once = clean(&data.frame, &params).unwrap();
+        let rows_in: usize = once.accounting.iter().map(|a| a.rows_in).sum();
+        prop_assert_eq!(rows_in, data.frame.height());
+        for a in &once.accounting {
+            prop_assert_eq!(a.rows_in, a.rows_out + a.dropped);
+        }
+        prop_assert_eq!(once.frame.height() + once.dropped.len(), data.frame.height());
+
+        let twice = clean(&once.frame, &params).unwrap();
+        prop_assert!(once.frame.equals_missing(&twice.frame));
+        prop_assert!(twice.dropped.is_empty());
+    }
 }

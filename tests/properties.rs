@@ -1,40 +1,11 @@
 //! Property tests of the loader: it never panics, it reads "?" exactly where
 //! it was written, line endings do not matter, and the accounting balances.
 
-use heartlab::data::contract::COLUMNS;
 use heartlab::data::load::{read_source, WIDTH};
 use proptest::prelude::*;
 
-/// A valid raw row: each column gets a value its contract allows, or "?"
-/// (except the label, which must be present).
-fn valid_row() -> impl Strategy<Value = Vec<String>> {
-    let fields: Vec<BoxedStrategy<String>> = COLUMNS
-        .iter()
-        .map(|spec| {
-            let value: BoxedStrategy<String> = match spec.domain {
-                heartlab::data::contract::Domain::Codes(codes) => {
-                    proptest::sample::select(codes.to_vec())
-                        .prop_map(|c| c.to_string())
-                        .boxed()
-                }
-                heartlab::data::contract::Domain::Range { min, max } => match spec.kind {
-                    heartlab::data::contract::Kind::Integer => (min as i64..=max as i64)
-                        .prop_map(|v| v.to_string())
-                        .boxed(),
-                    heartlab::data::contract::Kind::Real => (-50i64..=100)
-                        .prop_map(|v| format!("{:.1}", v as f64 / 10.0))
-                        .boxed(),
-                },
-            };
-            if spec.role == heartlab::data::contract::Role::Label {
-                value
-            } else {
-                prop_oneof![4 => value, 1 => Just("?".to_owned())].boxed()
-            }
-        })
-        .collect();
-    fields
-}
+mod common;
+use common::valid_row;
 
 fn file_of(rows: &[Vec<String>], ending: &str) -> Vec<u8> {
     rows.iter()

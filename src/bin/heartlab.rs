@@ -70,6 +70,12 @@ enum Command {
     },
     /// Print the data contract: columns, kinds, codes and ranges, as JSON.
     Contract,
+    /// Print every parameter's current value, with the decision that explains it (Markdown).
+    Params {
+        /// The lab's parameter file.
+        #[arg(long, default_value = heartlab::params::PARAMS_FILE)]
+        params: PathBuf,
+    },
     /// Clean the validated rows by lab/params.yaml; write examples, drops and accounting.
     Clean {
         #[command(flatten)]
@@ -280,6 +286,10 @@ fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Contract => {
             println!("{}", serde_json::to_string_pretty(&contract::COLUMNS)?);
+            Ok(())
+        }
+        Command::Params { params } => {
+            print!("{}", LabParams::from_file(&params)?.to_markdown());
             Ok(())
         }
         Command::Clean { input, out, report } => {

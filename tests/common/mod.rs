@@ -3,7 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
+use heartlab::data::contract::COLUMNS;
 use heartlab::data::fetch::MIRROR_VAR;
+use proptest::prelude::*;
 
 /// The repository root.
 pub fn root() -> &'static Path {
@@ -62,4 +64,35 @@ pub fn real_examples() -> Vec<heartlab::example::Example> {
     cleaned_real_data()
         .examples()
         .expect("cleaned frame converts to examples")
+}
+
+/// A valid raw row: each column gets a value its contract allows, or "?"
+/// (except the label, which must be present).
+pub fn valid_row() -> impl Strategy<Value = Vec<String>> {
+    let fields: Vec<BoxedStrategy<String>> = COLUMNS
+        .iter()
+        .map(|spec| {
+            let value: BoxedStrategy<String> = match spec.domain {
+                heartlab::data::contract::Domain::Codes(codes) => {
+                    proptest::sample::select(codes.to_vec())
+                        .prop_map(|c| c.to_string())
+                        .boxed()
+                }
+                heartlab::data::contract::Domain::Range { min, max } => match spec.kind {
+                    heartlab::data::contract::Kind::Integer => (min as i64..=max as i64)
+                        .prop_map(|v| v.to_string())
+                        .boxed(),
+                    heartlab::data::contract::Kind::Real => (-50i64..=100)
+                        .prop_map(|v| format!("{:.1}", v as f64 / 10.0))
+                        .boxed(),
+                },
+            };
+            if spec.role == heartlab::data::contract::Role::Label {
+                value
+            } else {
+                prop_oneof![4 => value, 1 => Just("?".to_owned())].boxed()
+            }
+        })
+        .collect();
+    fields
 }

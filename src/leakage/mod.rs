@@ -144,22 +144,27 @@ impl Experiment {
             Experiment::DuplicatesAcrossSplit => x::duplicates_across_split(examples, params, seed),
             Experiment::SelectionOnAllData => x::selection_on_all_data(examples, params, seed),
             Experiment::HospitalAsFeature => x::hospital_as_feature(examples, params, seed),
-            Experiment::HospitalLeftOut => {
-                let outs = x::hospital_left_out(examples, params, seed)?;
-                let mean = |f: &dyn Fn(&x::HospitalOut) -> Headline| {
-                    mean_headline(&outs.iter().map(f).collect::<Vec<_>>())
-                };
-                let adversarial =
-                    outs.iter().map(|o| o.adversarial_auc).sum::<f64>() / outs.len().max(1) as f64;
-                Ok(Trial {
-                    seed,
-                    honest: mean(&|o| o.without),
-                    leaky: mean(&|o| o.with),
-                    detector_honest: adversarial,
-                    detector_leaky: adversarial,
-                })
-            }
+            Experiment::HospitalLeftOut => Ok(left_out_trial(
+                seed,
+                &x::hospital_left_out(examples, params, seed)?,
+            )),
         }
+    }
+}
+
+/// One seed of leave-one-hospital-out, averaged over the held-out hospitals.
+fn left_out_trial(seed: u64, outs: &[experiments::HospitalOut]) -> Trial {
+    let mean = |f: &dyn Fn(&experiments::HospitalOut) -> Headline| {
+        mean_headline(&outs.iter().map(f).collect::<Vec<_>>())
+    };
+    let adversarial =
+        outs.iter().map(|o| o.adversarial_auc).sum::<f64>() / outs.len().max(1) as f64;
+    Trial {
+        seed,
+        honest: mean(&|o| o.without),
+        leaky: mean(&|o| o.with),
+        detector_honest: adversarial,
+        detector_leaky: adversarial,
     }
 }
 
@@ -259,6 +264,28 @@ pub struct HospitalOutRow {
     pub adversarial_auc: Spread,
 }
 
+/// Each held-out hospital's scores over the seeds.
+fn per_hospital(per_seed: &[Vec<experiments::HospitalOut>]) -> Vec<HospitalOutRow> {
+    let Some(first) = per_seed.first() else {
+        return Vec::new();
+    };
+    first
+        .iter()
+        .enumerate()
+        .map(|(i, out)| {
+            let spread = |f: &dyn Fn(&experiments::HospitalOut) -> f64| {
+                Spread::of(per_seed.iter().map(|outs| f(&outs[i])))
+            };
+            HospitalOutRow {
+                hospital: out.hospital.clone(),
+                without_hospital_roc_auc: spread(&|o| o.without.roc_auc),
+                with_hospital_roc_auc: spread(&|o| o.with.roc_auc),
+                adversarial_auc: spread(&|o| o.adversarial_auc),
+            }
+        })
+        .collect()
+}
+
 /// Runs the chosen experiments on every seed of the parameters.
 pub fn run(
     examples: &[Example],
@@ -267,36 +294,32 @@ pub fn run(
 ) -> Result<LeakageTable, LeakageError> {
     let seeds = params.leakage.seeds.clone();
     let mut rows = Vec::new();
+    let mut hospitals_left_out = Vec::new();
     for &experiment in which {
-        let trials = seeds
-            .iter()
-            .map(|&seed| experiment.run(examples, params, seed))
-            .collect::<Result<Vec<_>, _>>()?;
+        let trials = if experiment == Experiment::HospitalLeftOut {
+            // Run once per seed and keep the per-hospital detail as well.
+            let per_seed = seeds
+                .iter()
+                .map(|&seed| experiments::hospital_left_out(examples, params, seed))
+                .collect::<Result<Vec<_>, _>>()?;
+            hospitals_left_out = per_hospital(&per_seed);
+            seeds
+                .iter()
+                .zip(&per_seed)
+                .map(|(&seed, outs)| left_out_trial(seed, outs))
+                .collect()
+        } else {
+            seeds
+                .iter()
+                .map(|&seed| experiment.run(examples, params, seed))
+                .collect::<Result<Vec<_>, _>>()?
+        };
         tracing::info!(
             experiment = experiment.id(),
             seeds = seeds.len(),
             "experiment done"
         );
         rows.push(Row::of(experiment, trials));
-    }
-
-    let mut hospitals_left_out = Vec::new();
-    if which.contains(&Experiment::HospitalLeftOut) {
-        let mut per_seed = Vec::new();
-        for &seed in &seeds {
-            per_seed.push(experiments::hospital_left_out(examples, params, seed)?);
-        }
-        for (i, first) in per_seed[0].iter().enumerate() {
-            let spread = |f: &dyn Fn(&experiments::HospitalOut) -> f64| {
-                Spread::of(per_seed.iter().map(|outs| f(&outs[i])))
-            };
-            hospitals_left_out.push(HospitalOutRow {
-                hospital: first.hospital.clone(),
-                without_hospital_roc_auc: spread(&|o| o.without.roc_auc),
-                with_hospital_roc_auc: spread(&|o| o.with.roc_auc),
-                adversarial_auc: spread(&|o| o.adversarial_auc),
-            });
-        }
     }
     Ok(LeakageTable {
         seeds,

@@ -116,7 +116,113 @@ impl DesignNotes {
     }
 }
 
+/// The same matrix stored column by column, which is how the solver wants
+/// it: ndarray multiplies a transposed row-major matrix by a vector about ten
+/// times slower than a column-major one (measured: 200 ms against 20 ms at
+/// 550,000 × 32), and the gradient needs exactly that product.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Columns<K> {
+    names: Vec<String>,
+    values: Vec<f64>,
+    labels: Vec<bool>,
+    kind: PhantomData<K>,
+}
+
+impl<K> Columns<K> {
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    pub fn width(&self) -> usize {
+        self.names.len()
+    }
+
+    pub fn rows(&self) -> usize {
+        self.labels.len()
+    }
+
+    pub fn labels(&self) -> &[bool] {
+        &self.labels
+    }
+
+    /// All values, column after column.
+    pub fn values(&self) -> &[f64] {
+        &self.values
+    }
+
+    pub fn column(&self, index: usize) -> &[f64] {
+        let n = self.rows();
+        &self.values[index * n..(index + 1) * n]
+    }
+
+    /// Every `step`-th row (the first, then every `step` after it): a
+    /// deterministic sample of the same kind.
+    pub fn every_nth(&self, step: usize) -> Columns<K> {
+        let step = step.max(1);
+        let mut values = Vec::with_capacity(self.values.len() / step + self.width());
+        for j in 0..self.width() {
+            values.extend(self.column(j).iter().step_by(step));
+        }
+        Columns {
+            names: self.names.clone(),
+            values,
+            labels: self.labels.iter().step_by(step).copied().collect(),
+            kind: PhantomData,
+        }
+    }
+}
+
+impl<K> From<&Design<K>> for Columns<K> {
+    fn from(design: &Design<K>) -> Columns<K> {
+        let (n, width) = (design.rows(), design.width());
+        let mut values = vec![0.0; n * width];
+        for (i, row) in design.iter_rows().enumerate() {
+            for (j, v) in row.iter().enumerate() {
+                values[j * n + i] = *v;
+            }
+        }
+        Columns {
+            names: design.names.clone(),
+            values,
+            labels: design.labels.clone(),
+            kind: PhantomData,
+        }
+    }
+}
+
 impl FittedPipeline {
+    /// Transforms a part straight into columns, without a row-major copy
+    /// first: at 550,000 rows that copy alone would be 130 MiB.
+    pub fn columns<K>(&self, part: &Part<K>) -> Columns<K> {
+        let rows = part.rows();
+        let (n, width) = (rows.len(), self.width());
+        let mut values = vec![0.0; n * width];
+        let resolved = self.resolve();
+        let mut row_values = Vec::with_capacity(width);
+        let mut notes = TransformNotes::default();
+        for (i, row) in rows.iter().enumerate() {
+            row_values.clear();
+            notes.filled.clear();
+            notes.unseen.clear();
+            self.transform_resolved(
+                &resolved,
+                &row.hospital,
+                &row.features,
+                &mut row_values,
+                &mut notes,
+            );
+            for (j, v) in row_values.iter().enumerate() {
+                values[j * n + i] = *v;
+            }
+        }
+        Columns {
+            names: self.outputs.clone(),
+            values,
+            labels: rows.iter().map(|r| r.label).collect(),
+            kind: PhantomData,
+        }
+    }
+
     /// Transforms every row of a part into a design of the same kind.
     pub fn design<K>(&self, part: &Part<K>) -> Design<K> {
         self.design_with_notes(part.rows()).0

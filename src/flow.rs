@@ -10,7 +10,7 @@ use crate::evaluate::threshold::{self, ThresholdChoice};
 use crate::evaluate::{self, Evaluation, Headline, Predictions};
 use crate::example::Example;
 use crate::features::{FitError, FittedPipeline, Pipeline};
-use crate::model::train::{train, TrainError, Trained};
+use crate::model::train::{train_columns, TrainError, Trained};
 use crate::params::LabParams;
 use crate::split::{self, Part, Split, Test, Train, Validation};
 
@@ -43,8 +43,8 @@ pub fn fit(
     params: &LabParams,
 ) -> Result<(FittedPipeline, Trained), FlowError> {
     let pipeline = Pipeline::fit(&params.features, train_part)?;
-    let design = pipeline.design(train_part);
-    let trained = train(&params.model, &design)?;
+    let columns = pipeline.columns(train_part);
+    let trained = train_columns(&params.model, &columns)?;
     Ok((pipeline, trained))
 }
 

@@ -71,3 +71,19 @@ fn near_copies_follow_their_original() {
             .all(|c| c.line == chunk[0].line && c.label == chunk[0].label));
     }
 }
+
+#[test]
+fn a_large_part_trains_from_a_warm_start_to_the_same_optimum_conditions() {
+    // Above 50,000 rows the solver starts from a sample's solution; the result
+    // must still meet the optimality condition and speak of disease.
+    let params = common::lab_params();
+    let parts = split(&common::real_examples(), &params.split, params.seed);
+    let big = heartlab::synthetic::enlarge(&parts.train, 120, 5);
+    assert!(big.len() > 50_000);
+    let (pipeline, trained) = heartlab::flow::fit(&big, &params).unwrap();
+    assert!(trained.converged, "{}", trained.mean_gradient_norm);
+    let design = pipeline.design(&parts.test);
+    let p = trained.model.probabilities(design.values());
+    let auc = heartlab::evaluate::metrics::roc_auc(&p, design.labels()).unwrap();
+    assert!(auc > 0.8, "test ROC AUC {auc}");
+}

@@ -27,15 +27,14 @@ pub struct LogisticModel {
 
 impl LogisticModel {
     /// The log-odds of disease for one transformed row.
+    /// Summed from the intercept, one input at a time, in input order: one
+    /// fixed order of additions, so every caller gets the same bits.
     pub fn log_odds(&self, row: &[f64]) -> f64 {
         debug_assert_eq!(row.len(), self.coefficients.len());
-        self.intercept
-            + self
-                .coefficients
-                .iter()
-                .zip(row)
-                .map(|(w, x)| w * x)
-                .sum::<f64>()
+        self.coefficients
+            .iter()
+            .zip(row)
+            .fold(self.intercept, |z, (w, x)| z + w * x)
     }
 
     /// The probability of disease for one transformed row.

@@ -63,3 +63,54 @@ pub fn mean_gradient_norm(model: &LogisticModel, values: &[f64], labels: &[bool]
         .sqrt();
     norm / labels.len().max(1) as f64
 }
+
+/// The gradient of [`loss`] for a matrix stored column by column (as the
+/// solver is given it), in the same order as [`gradient`].
+pub fn gradient_columns(
+    model: &LogisticModel,
+    columns: &[f64],
+    labels: &[bool],
+    l2: f64,
+) -> Vec<f64> {
+    let n = labels.len();
+    let mut z = vec![model.intercept; n];
+    for (w, column) in model
+        .coefficients
+        .iter()
+        .zip(columns.chunks_exact(n.max(1)))
+    {
+        for (z, x) in z.iter_mut().zip(column) {
+            *z += w * x;
+        }
+    }
+    let residual: Vec<f64> = z
+        .iter()
+        .zip(labels)
+        .map(|(z, &y)| sigmoid(*z) - f64::from(u8::from(y)))
+        .collect();
+    let mut grad = Vec::with_capacity(model.coefficients.len() + 1);
+    grad.push(residual.iter().sum());
+    for (w, column) in model
+        .coefficients
+        .iter()
+        .zip(columns.chunks_exact(n.max(1)))
+    {
+        grad.push(residual.iter().zip(column).map(|(r, x)| r * x).sum::<f64>() + l2 * w);
+    }
+    grad
+}
+
+/// [`mean_gradient_norm`] for a column-major matrix.
+pub fn mean_gradient_norm_columns(
+    model: &LogisticModel,
+    columns: &[f64],
+    labels: &[bool],
+    l2: f64,
+) -> f64 {
+    let norm = gradient_columns(model, columns, labels, l2)
+        .iter()
+        .map(|g| g * g)
+        .sum::<f64>()
+        .sqrt();
+    norm / labels.len().max(1) as f64
+}

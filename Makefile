@@ -103,7 +103,7 @@ notebooks: data ## run every notebook headless on the evcxr kernel into the book
 	@for nb in $(NOTEBOOKS); do \
 	  echo "notebooks: running $$nb"; \
 	  $(JUPYTER) nbconvert --log-level WARN --execute --to markdown \
-	    --ExecutePreprocessor.timeout=1800 --output-dir $(GENERATED)/notebooks "$$nb"; \
+	    --ExecutePreprocessor.timeout=1800 --CoalesceStreamsPreprocessor.enabled=True --output-dir $(GENERATED)/notebooks "$$nb"; \
 	done
 
 book: report cleaning train leakage perf notebooks ## build the mdBook into book/build/

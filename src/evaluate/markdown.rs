@@ -8,7 +8,7 @@ use super::{Evaluation, Scored};
 fn cell(score: &Scored) -> String {
     match (score.value, score.low, score.high) {
         (Some(v), Some(lo), Some(hi)) => format!("{v:.3} [{lo:.3}, {hi:.3}]"),
-        (Some(v), _, _) => format!("{v:.3}"),
+        (Some(v), _, _) => format!("{v:.3} (from {}, too few)", score.from),
         _ => "n/a".to_owned(),
     }
 }
@@ -39,10 +39,13 @@ pub fn render(e: &Evaluation) -> String {
     let _ = writeln!(
         md,
         "## Scores on the {} part\n\nEach cell: the score, then its {:.0}% bootstrap interval \
-         ({} resamples). n/a: the slice has only one class, so the score is undefined.\n",
+         ({} resamples). n/a: the slice has only one class, so the score is undefined. \
+         \"too few\": fewer than {} patients behind the score (for specificity, patients \
+         without disease), so no interval is given; read the number as an anecdote.\n",
         e.part,
         e.confidence * 100.0,
-        e.bootstrap_resamples
+        e.bootstrap_resamples,
+        super::MIN_FOR_INTERVAL
     );
     let _ = writeln!(
         md,

@@ -146,12 +146,20 @@ fn slice_order(slice: &str) -> f64 {
 
 /// A score with its bootstrap interval. `value` is `None` when the slice
 /// cannot define it (for example a ROC AUC with no patient without disease).
+/// `from` counts the patients the score is a share of (for specificity, the
+/// patients without disease); under [`MIN_FOR_INTERVAL`] there is no
+/// interval, because a bootstrap of one or two patients collapses to a point
+/// and reads as certainty.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Scored {
     pub value: Option<f64>,
     pub low: Option<f64>,
     pub high: Option<f64>,
+    pub from: usize,
 }
+
+/// Fewer patients than this behind a score: no interval is given.
+pub const MIN_FOR_INTERVAL: usize = 10;
 
 /// Every score of one slice.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -201,32 +209,43 @@ pub fn evaluate<K>(
             let (p, y) = predictions.slice(name);
             // Each slice and score gets its own stream, so adding a slice does
             // not shift the intervals of the others.
-            let scored = |k: u64, f: &ScoreFn<'_>| {
+            let positives = y.iter().filter(|v| **v).count();
+            let negatives = y.len() - positives;
+            let flagged = Confusion::at(&p, &y, t);
+            let flagged = flagged.true_positive + flagged.false_positive;
+            let scored = |k: u64, from: usize, f: &ScoreFn<'_>| {
                 let seed = seed ^ ((i as u64) << 8 | k);
-                let ci = bootstrap::interval(
-                    &p,
-                    &y,
-                    f,
-                    params.bootstrap_resamples,
-                    params.confidence,
-                    seed,
-                );
+                let ci = (from >= MIN_FOR_INTERVAL)
+                    .then(|| {
+                        bootstrap::interval(
+                            &p,
+                            &y,
+                            f,
+                            params.bootstrap_resamples,
+                            params.confidence,
+                            seed,
+                        )
+                    })
+                    .flatten();
                 Scored {
                     value: f(&p, &y),
                     low: ci.map(|c| c.0),
                     high: ci.map(|c| c.1),
+                    from,
                 }
             };
+            // A ranking score rests on the smaller class.
+            let pairs = positives.min(negatives);
             SliceScores {
                 slice: name.clone(),
                 rows: p.len(),
                 with_disease: y.iter().filter(|v| **v).count(),
-                roc_auc: scored(1, &metrics::roc_auc),
-                pr_auc: scored(2, &metrics::average_precision),
-                recall: scored(3, &|p, y| Confusion::at(p, y, t).recall()),
-                specificity: scored(4, &|p, y| Confusion::at(p, y, t).specificity()),
-                precision: scored(5, &|p, y| Confusion::at(p, y, t).precision()),
-                brier: scored(6, &metrics::brier),
+                roc_auc: scored(1, pairs, &metrics::roc_auc),
+                pr_auc: scored(2, pairs, &metrics::average_precision),
+                recall: scored(3, positives, &|p, y| Confusion::at(p, y, t).recall()),
+                specificity: scored(4, negatives, &|p, y| Confusion::at(p, y, t).specificity()),
+                precision: scored(5, flagged, &|p, y| Confusion::at(p, y, t).precision()),
+                brier: scored(6, y.len(), &metrics::brier),
                 confusion: Confusion::at(&p, &y, t),
             }
         })

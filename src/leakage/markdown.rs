@@ -40,6 +40,11 @@ pub fn render(table: &LeakageTable) -> String {
         );
     }
 
+    let _ = writeln!(
+        md,
+        "\n`hospital-left-out` averages the four held-out hospitals; the detail per hospital \
+         is below."
+    );
     let _ = writeln!(md, "\n### How each leak shows itself\n");
     let _ = writeln!(md, "| experiment | detector | honest run | leaky run |");
     let _ = writeln!(md, "|---|---|---|---|");
@@ -53,6 +58,13 @@ pub fn render(table: &LeakageTable) -> String {
             pm(&r.detector_leaky)
         );
     }
+
+    let _ = writeln!(
+        md,
+        "\nThe two hospital detectors read the data, not the model, so they are the same for \
+         the honest and the leaky run: they say how much the hospital could leak, not whether \
+         it did."
+    );
 
     if !table.hospitals_left_out.is_empty() {
         let _ = writeln!(md, "\n### Each hospital left out\n");

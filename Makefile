@@ -80,9 +80,9 @@ leakage: data ## phase 3: every leakage experiment against the honest flow, on e
 perf: data ## phase 4: fit time and peak memory, real data and 920,000 rows (release build)
 	@mkdir -p lab/reports/perf
 	$(CARGO) build --quiet --release --example fit_speed
-	@{ echo "| what is fitted | rows | fit time (median) | converged | memory before the fit | peak memory |"; \
-	  echo "|---|---:|---:|---|---:|---:|"; \
-	  for case in real train all; do $(CARGO) run --quiet --release --example fit_speed -- $$case; done; \
+	@{ echo "| what is fitted | solver | rows | fit time (median) | converged | memory before the fit | peak memory |"; \
+	  echo "|---|---|---:|---:|---|---:|---:|"; \
+	  for case in real real-newton train train-newton all all-newton; do $(CARGO) run --quiet --release --example fit_speed -- $$case; done; \
 	} > lab/reports/perf/fit.md
 	@cat lab/reports/perf/fit.md
 

@@ -43,6 +43,11 @@ fn phase4(c: &mut Criterion) {
     group.bench_function("its training part", |b| {
         b.iter(|| flow::fit(&big.train, &params).unwrap())
     });
+    let mut newton = params.clone();
+    newton.model.solver = heartlab::params::Solver::Newton;
+    group.bench_function("its training part, Newton solver", |b| {
+        b.iter(|| flow::fit(&big.train, &newton).unwrap())
+    });
     drop(big);
     group.finish();
 }

@@ -9,12 +9,13 @@
 //! - `train`: the training part of the 920,000-row synthetic set, the only
 //!   part built, as the lab only ever fits on training rows.
 //! - `all`: all 920,000 rows held and fitted on, the worst case.
+//! - `train-newton`, `all-newton`: the same with `model.solver: newton`.
 
 use std::time::Instant;
 
 use heartlab::data::load::load_hospitals;
 use heartlab::flow;
-use heartlab::params::{LabParams, PARAMS_FILE};
+use heartlab::params::{LabParams, Solver, PARAMS_FILE};
 use heartlab::split::{split, Part, Train};
 use heartlab::synthetic::{enlarge_split_to, enlarge_to};
 
@@ -32,9 +33,16 @@ fn peak_mib() -> f64 {
 }
 
 fn main() -> anyhow::Result<()> {
-    let case = std::env::args().nth(1).unwrap_or_else(|| "real".to_owned());
+    let arg = std::env::args().nth(1).unwrap_or_else(|| "real".to_owned());
     let raw = std::env::var("HEARTLAB_DATA_MIRROR").unwrap_or_else(|_| "data/raw".to_owned());
-    let params = LabParams::from_file(PARAMS_FILE.as_ref())?;
+    let mut params = LabParams::from_file(PARAMS_FILE.as_ref())?;
+    let case = match arg.strip_suffix("-newton") {
+        Some(case) => {
+            params.model.solver = Solver::Newton;
+            case.to_owned()
+        }
+        None => arg.clone(),
+    };
     let data = load_hospitals(raw.as_ref())?;
     let examples = heartlab::clean::clean(&data.frame, &params.clean)?.examples()?;
     drop(data);
@@ -63,7 +71,7 @@ fn main() -> anyhow::Result<()> {
                 1,
             )
         }
-        other => anyhow::bail!("unknown case {other:?}: use real, train or all"),
+        other => anyhow::bail!("unknown case {other:?}: use real, train or all (or -newton)"),
     };
     let held = peak_mib();
 
@@ -84,7 +92,8 @@ fn main() -> anyhow::Result<()> {
         format!("{median:.2} s")
     };
     println!(
-        "| {what} | {} | {time} | {} | {:.0} MiB | {:.0} MiB |",
+        "| {what} | {:?} | {} | {time} | {} | {:.0} MiB | {:.0} MiB |",
+        params.model.solver,
         fit_part.len(),
         if converged { "yes" } else { "no" },
         held,

@@ -75,10 +75,22 @@ pub struct FeatureParams {
     pub hospital_as_feature: bool,
 }
 
-/// The logistic regression's settings, passed to linfa-logistic.
+/// Which solver fits the logistic regression (both minimise the same loss).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Solver {
+    /// linfa-logistic's L-BFGS: the field's library, the default.
+    Linfa,
+    /// Newton's method, written in `model::newton`: far fewer passes over
+    /// the data, for large training parts.
+    Newton,
+}
+
+/// The logistic regression's settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelParams {
+    pub solver: Solver,
     /// Weight of the L2 penalty on the coefficients (not the intercept). The
     /// loss is a sum over rows, so this is scikit-learn's `1 / C`.
     pub l2: f64,

@@ -295,3 +295,30 @@ fn known_risk_factors_move_the_probability_the_expected_way() {
     }
     assert!(checked > 500);
 }
+
+#[test]
+fn the_newton_solver_meets_the_same_conditions_and_agrees_with_linfa() {
+    let lab = lab();
+    let linfa = fit(&lab);
+    let mut params = lab.params.clone();
+    params.solver = heartlab::params::Solver::Newton;
+    let newton = train(&params, &lab.design).unwrap();
+
+    assert!(
+        newton.converged,
+        "gradient norm {}",
+        newton.mean_gradient_norm
+    );
+    let gap = std::iter::once(newton.model.intercept - linfa.model.intercept)
+        .chain(
+            newton
+                .model
+                .coefficients
+                .iter()
+                .zip(&linfa.model.coefficients)
+                .map(|(a, b)| a - b),
+        )
+        .map(f64::abs)
+        .fold(0.0, f64::max);
+    assert!(gap < 1e-3, "largest coefficient gap {gap}");
+}

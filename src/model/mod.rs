@@ -10,6 +10,8 @@
 //! its own, so the fitted coefficients can be checked against the optimality
 //! conditions without trusting the solver that produced them.
 
+#[cfg(feature = "lab")]
+pub mod newton;
 pub mod objective;
 #[cfg(feature = "lab")]
 pub mod train;

@@ -5,9 +5,9 @@ use linfa::prelude::*;
 use linfa_logistic::LogisticRegression;
 use ndarray::{Array1, ArrayView2, ShapeBuilder};
 
-use super::{objective, LogisticModel};
+use super::{newton, objective, LogisticModel};
 use crate::design::{Columns, Design};
-use crate::params::ModelParams;
+use crate::params::{ModelParams, Solver};
 use crate::split::Train;
 
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +47,26 @@ fn linfa_positive(labels: &[bool]) -> bool {
         !first
     } else {
         first
+    }
+}
+
+/// One fit with the chosen solver.
+fn fit_with(
+    params: &ModelParams,
+    design: &Columns<Train>,
+    start: Option<&LogisticModel>,
+) -> Result<LogisticModel, TrainError> {
+    match params.solver {
+        Solver::Linfa => fit_linfa(params, design, start),
+        Solver::Newton => Ok(newton::fit(
+            design.values(),
+            design.labels(),
+            design.names(),
+            params.l2,
+            params.gradient_tolerance,
+            params.max_iterations,
+            start,
+        )),
     }
 }
 
@@ -130,11 +150,11 @@ pub fn train_columns(params: &ModelParams, design: &Columns<Train>) -> Result<Tr
         // The loss is a sum over rows: scale the penalty with the sample so
         // the small problem weighs it as the full one does.
         sample_params.l2 = params.l2 * sample.rows() as f64 / design.rows() as f64;
-        Some(fit_linfa(&sample_params, &sample, None)?)
+        Some(fit_with(&sample_params, &sample, None)?)
     } else {
         None
     };
-    let model = fit_linfa(params, design, start.as_ref())?;
+    let model = fit_with(params, design, start.as_ref())?;
 
     let mean_gradient_norm =
         objective::mean_gradient_norm_columns(&model, design.values(), design.labels(), params.l2);

@@ -117,9 +117,10 @@ book: report cleaning train leakage perf notebooks ## build the mdBook into book
 	mdbook build book
 	@echo "book: open book/build/index.html"
 
-bench: data ## criterion benchmarks (release build)
+bench: data train ## criterion benchmarks (release build)
 	$(CARGO) bench --bench phase1
 	$(CARGO) bench --bench phase4
+	$(CARGO) bench --bench artifact
 
 clean: ## remove build outputs and generated files (keeps data/raw and the tool cache)
 	rm -rf book/build $(GENERATED) lab/reports lab/out data/validated

@@ -5,11 +5,15 @@
 //! The CLI, the notebooks, the benchmarks and the leakage experiments' honest
 //! baseline all call this, so "the honest pipeline" means one piece of code.
 
+use crate::artifact::{
+    Artifact, CodeVersion, DataVersion, TrainingSummary, ARTIFACT_FORMAT_VERSION,
+};
+use crate::data::hospital::Hospital;
 use crate::design::DesignNotes;
 use crate::evaluate::threshold::{self, ThresholdChoice};
 use crate::evaluate::{self, Evaluation, Headline, Predictions};
 use crate::example::Example;
-use crate::features::{FitError, FittedPipeline, Pipeline};
+use crate::features::{FitError, FittedPipeline, Pipeline, FEATURE_LOGIC_VERSION};
 use crate::model::train::{train_columns, TrainError, Trained};
 use crate::params::LabParams;
 use crate::split::{self, Part, Split, Test, Train, Validation};
@@ -98,5 +102,34 @@ impl Outcome {
             &params.evaluate,
             params.seed,
         )
+    }
+}
+
+impl Outcome {
+    /// The artifact of this run: pipeline, model and threshold, with the data
+    /// (the pinned raw files) and code versions it came from.
+    pub fn artifact(&self, params: &LabParams, code: CodeVersion) -> Artifact {
+        Artifact {
+            format_version: ARTIFACT_FORMAT_VERSION,
+            feature_logic_version: FEATURE_LOGIC_VERSION,
+            pipeline: self.pipeline.clone(),
+            model: self.trained.model.clone(),
+            threshold: self.threshold.threshold,
+            data: DataVersion {
+                files: Hospital::ALL
+                    .iter()
+                    .map(|h| (h.file_name().to_owned(), h.sha256().to_owned()))
+                    .collect(),
+            },
+            code,
+            training: TrainingSummary {
+                seed: params.seed,
+                train_rows: self.split.train.len(),
+                validation_rows: self.split.validation.len(),
+                test_rows: self.split.test.len(),
+                validation: self.validation,
+                test: self.test,
+            },
+        }
     }
 }

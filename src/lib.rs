@@ -15,12 +15,15 @@
 //! - [`model`]: the logistic regression, its loss, and (with `lab`) training.
 //! - [`evaluate`]: screening scores per slice, intervals, the threshold.
 //! - [`flow`]: the honest run from examples to test scores.
+//! - [`artifact`]: everything prediction needs, in one verified file.
+//! - [`model_card`]: what the model is for and how it scored.
 //! - [`leakage`]: phase 3's experiments that break the rules on purpose.
 //! - [`synthetic`]: a 1000-times-larger data set for the speed targets.
 //! - [`paths`]: where the lab keeps its files, in one place.
 //!
 //! Modules that need polars (loading, the report, cleaning) sit behind the
 //! `lab` feature; the rest is what the prediction path will use.
+pub mod artifact;
 #[cfg(feature = "lab")]
 pub mod clean;
 #[cfg(feature = "lab")]
@@ -35,6 +38,7 @@ pub mod flow;
 #[cfg(feature = "lab")]
 pub mod leakage;
 pub mod model;
+pub mod model_card;
 pub mod params;
 #[cfg(feature = "lab")]
 pub mod paths;

@@ -159,6 +159,28 @@ fn write_jsonl<T: serde::Serialize>(path: &Path, items: &[T]) -> anyhow::Result<
     std::fs::write(path, text).with_context(|| format!("failed to write {}", path.display()))
 }
 
+/// The code version of this build: the crate's, and git's when in a checkout.
+fn code_version() -> heartlab::artifact::CodeVersion {
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+    };
+    let commit = git(&["rev-parse", "HEAD"]);
+    let dirty = commit
+        .as_ref()
+        .and_then(|_| git(&["status", "--porcelain"]))
+        .map(|s| !s.is_empty());
+    heartlab::artifact::CodeVersion {
+        crate_version: env!("CARGO_PKG_VERSION").to_owned(),
+        git_commit: commit,
+        git_dirty: dirty,
+    }
+}
+
 /// The accounting and the drop reasons as Markdown, for the book.
 fn clean_report(cleaned: &Cleaned) -> String {
     let mut md = String::from(
@@ -337,6 +359,12 @@ fn run(command: Command) -> anyhow::Result<()> {
             write_json(&out.join("threshold.json"), &outcome.threshold)?;
 
             let evaluation = outcome.evaluate_test(&params);
+            let artifact = outcome.artifact(&params, code_version());
+            let artifact_path = artifact.write(&out)?;
+            let card = out.join("model-card.md");
+            std::fs::write(&card, heartlab::model_card::render(&artifact, &evaluation))
+                .with_context(|| format!("failed to write {}", card.display()))?;
+            println!("artifact: {}", artifact_path.display());
             create_dir(&report)?;
             write_json(&report.join("evaluation.json"), &evaluation)?;
             let md = report.join("evaluation.md");

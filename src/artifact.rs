@@ -14,7 +14,9 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::data::contract::{self, Domain, Kind};
 use crate::evaluate::Headline;
+use crate::example::FEATURES;
 use crate::features::{FittedPipeline, FEATURE_LOGIC_VERSION};
 use crate::model::LogisticModel;
 
@@ -51,6 +53,53 @@ pub struct TrainingSummary {
     pub test: Headline,
 }
 
+/// One input the model accepts, as the server must check it: its name,
+/// whether it is whole, and its allowed codes or plausible range (from the
+/// data contract), and the codes the model saw in training.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InputField {
+    pub name: String,
+    pub meaning: String,
+    pub integer: bool,
+    pub codes: Option<Vec<i64>>,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    /// Codes seen in training (categorical inputs); others are encoded as
+    /// zeros and counted as unseen.
+    pub seen_in_training: Option<Vec<f64>>,
+    /// Whether a missing value is filled by the pipeline (every input in use
+    /// is), or the column is not used by this model at all.
+    pub used: bool,
+}
+
+/// The input schema of a pipeline: the 13 features of the contract.
+pub fn input_schema(pipeline: &FittedPipeline) -> Vec<InputField> {
+    FEATURES
+        .iter()
+        .filter_map(|name| contract::column(name))
+        .map(|spec| {
+            let (codes, min, max) = match spec.domain {
+                Domain::Codes(codes) => (Some(codes.to_vec()), None, None),
+                Domain::Range { min, max } => (None, Some(min), Some(max)),
+            };
+            let categorical = pipeline.categorical.iter().find(|s| s.column == spec.name);
+            let used =
+                categorical.is_some() || pipeline.numeric.iter().any(|s| s.column == spec.name);
+            InputField {
+                name: spec.name.to_owned(),
+                meaning: spec.meaning.to_owned(),
+                integer: spec.kind == Kind::Integer,
+                codes,
+                min,
+                max,
+                seen_in_training: categorical.map(|s| s.categories.clone()),
+                used,
+            }
+        })
+        .collect()
+}
+
 /// Everything prediction needs, and where it came from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -61,6 +110,7 @@ pub struct Artifact {
     pub model: LogisticModel,
     /// Flag a patient when the probability is at least this.
     pub threshold: f64,
+    pub input_schema: Vec<InputField>,
     pub data: DataVersion,
     pub code: CodeVersion,
     pub training: TrainingSummary,

@@ -6,7 +6,7 @@
 //! baseline all call this, so "the honest pipeline" means one piece of code.
 
 use crate::artifact::{
-    Artifact, CodeVersion, DataVersion, TrainingSummary, ARTIFACT_FORMAT_VERSION,
+    input_schema, Artifact, CodeVersion, DataVersion, TrainingSummary, ARTIFACT_FORMAT_VERSION,
 };
 use crate::data::hospital::Hospital;
 use crate::design::DesignNotes;
@@ -115,6 +115,7 @@ impl Outcome {
             pipeline: self.pipeline.clone(),
             model: self.trained.model.clone(),
             threshold: self.threshold.threshold,
+            input_schema: input_schema(&self.pipeline),
             data: DataVersion {
                 files: Hospital::ALL
                     .iter()

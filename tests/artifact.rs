@@ -123,3 +123,15 @@ fn the_model_card_names_the_threshold_the_hospitals_and_the_limits() {
         assert!(card.contains(needle), "{needle} missing from the card");
     }
 }
+
+#[test]
+fn the_input_schema_lists_the_thirteen_inputs_with_their_rules() {
+    let (_dir, _, artifact, _) = written();
+    let schema = &artifact.input_schema;
+    assert_eq!(schema.len(), 13);
+    let cp = schema.iter().find(|f| f.name == "cp").unwrap();
+    assert_eq!(cp.codes.as_deref(), Some(&[1, 2, 3, 4][..]));
+    assert!(cp.seen_in_training.is_some() && cp.used);
+    let chol = schema.iter().find(|f| f.name == "chol").unwrap();
+    assert!(chol.min.is_some() && chol.max.is_some() && chol.codes.is_none());
+}

@@ -137,11 +137,20 @@ struct Input {
 impl Input {
     /// Loads, validates and cleans: the examples every later stage starts from.
     fn load(&self) -> anyhow::Result<(LabParams, Cleaned, Vec<Example>)> {
+        let (params, _, cleaned, examples) = self.load_with_frame()?;
+        Ok((params, cleaned, examples))
+    }
+
+    /// As [`Input::load`], keeping the validated frame for callers that
+    /// clean it again another way.
+    fn load_with_frame(
+        &self,
+    ) -> anyhow::Result<(LabParams, load::LoadedData, Cleaned, Vec<Example>)> {
         let params = LabParams::from_file(&self.params)?;
         let data = load::load_hospitals(&self.raw)?;
         let cleaned = clean::clean(&data.frame, &params.clean).context("cleaning")?;
         let examples = cleaned.examples().context("reading the cleaned examples")?;
-        Ok((params, cleaned, examples))
+        Ok((params, data, cleaned, examples))
     }
 }
 
@@ -315,13 +324,12 @@ fn run(command: Command) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Clean { input, out, report } => {
-            let (params, cleaned, examples) = input.load()?;
+            let (params, validated, cleaned, examples) = input.load_with_frame()?;
             create_dir(&out)?;
             write_jsonl(&out.join("examples.jsonl"), &examples)?;
             write_jsonl(&out.join("dropped.jsonl"), &cleaned.dropped)?;
             write_json(&out.join("accounting.json"), &cleaned.accounting)?;
 
-            let validated = load::load_hospitals(&input.raw)?;
             let costs = cleaning_costs::compare(&validated.frame, &params)?;
             create_dir(&report)?;
             write_json(&report.join("cleaning-costs.json"), &costs)?;

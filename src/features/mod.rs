@@ -168,6 +168,22 @@ fn learn_fill(column: &str, values: &[f64], params: &ColumnParams) -> Result<f64
     }
 }
 
+/// Learns a column's fill value from the training rows, and returns it with
+/// the column as filled: what the scaling or the categories are learned from.
+fn fill_column(
+    rows: &[Example],
+    column: &str,
+    params: &ColumnParams,
+) -> Result<(f64, Vec<f64>), FitError> {
+    let index = index_of(column)?;
+    let fill = learn_fill(column, &present(rows, index), params)?;
+    let filled = rows
+        .iter()
+        .map(|r| r.features[index].filter(|v| v.is_finite()).unwrap_or(fill))
+        .collect();
+    Ok((fill, filled))
+}
+
 impl Pipeline {
     /// Learns every fill value, scale and category from the training part.
     pub fn fit(params: &FeatureParams, train: &Part<Train>) -> Result<FittedPipeline, FitError> {
@@ -178,13 +194,7 @@ impl Pipeline {
 
         let mut numeric = Vec::new();
         for (column, column_params) in &params.numeric {
-            let index = index_of(column)?;
-            let values = present(rows, index);
-            let fill = learn_fill(column, &values, column_params)?;
-            let filled: Vec<f64> = rows
-                .iter()
-                .map(|r| r.features[index].filter(|v| v.is_finite()).unwrap_or(fill))
-                .collect();
+            let (fill, filled) = fill_column(rows, column, column_params)?;
             let mean = filled.iter().sum::<f64>() / filled.len() as f64;
             let var = filled.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / filled.len() as f64;
             // A constant column carries no information; scaling by 1 keeps it finite.
@@ -200,13 +210,7 @@ impl Pipeline {
 
         let mut categorical = Vec::new();
         for (column, column_params) in &params.categorical {
-            let index = index_of(column)?;
-            let values = present(rows, index);
-            let fill = learn_fill(column, &values, column_params)?;
-            let filled: Vec<f64> = rows
-                .iter()
-                .map(|r| r.features[index].filter(|v| v.is_finite()).unwrap_or(fill))
-                .collect();
+            let (fill, filled) = fill_column(rows, column, column_params)?;
             let categories: Vec<f64> = count_codes(&filled).into_iter().map(|(c, _)| c).collect();
             categorical.push(CategoricalStep {
                 column: column.clone(),

@@ -13,6 +13,7 @@
 // Index loops here read like the matrix formulas they implement.
 #![allow(clippy::needless_range_loop)]
 
+use super::objective::log_odds_columns as log_odds;
 use super::{sigmoid, LogisticModel};
 
 /// Rows per block when summing the Hessian: 32 columns of 1,024 rows are
@@ -113,21 +114,6 @@ pub fn fit(
         }
     }
     model
-}
-
-/// `b + Σ w_j x_j` for every row, one column at a time.
-fn log_odds(model: &LogisticModel, columns: &[f64], n: usize) -> Vec<f64> {
-    let mut z = vec![model.intercept; n];
-    for (w, column) in model
-        .coefficients
-        .iter()
-        .zip(columns.chunks_exact(n.max(1)))
-    {
-        for (z, x) in z.iter_mut().zip(column) {
-            *z += w * x;
-        }
-    }
-    z
 }
 
 fn loss_from(z: &[f64], y: &[f64], model: &LogisticModel, l2: f64) -> f64 {

@@ -64,15 +64,9 @@ pub fn mean_gradient_norm(model: &LogisticModel, values: &[f64], labels: &[bool]
     norm / labels.len().max(1) as f64
 }
 
-/// The gradient of [`loss`] for a matrix stored column by column (as the
-/// solver is given it), in the same order as [`gradient`].
-pub fn gradient_columns(
-    model: &LogisticModel,
-    columns: &[f64],
-    labels: &[bool],
-    l2: f64,
-) -> Vec<f64> {
-    let n = labels.len();
+/// `b + Σ w_j x_j` for each of `n` rows of a column-major matrix, added in
+/// the same order as [`LogisticModel::log_odds`], so the bits agree.
+pub fn log_odds_columns(model: &LogisticModel, columns: &[f64], n: usize) -> Vec<f64> {
     let mut z = vec![model.intercept; n];
     for (w, column) in model
         .coefficients
@@ -83,6 +77,19 @@ pub fn gradient_columns(
             *z += w * x;
         }
     }
+    z
+}
+
+/// The gradient of [`loss`] for a matrix stored column by column (as the
+/// solver is given it), in the same order as [`gradient`].
+pub fn gradient_columns(
+    model: &LogisticModel,
+    columns: &[f64],
+    labels: &[bool],
+    l2: f64,
+) -> Vec<f64> {
+    let n = labels.len();
+    let z = log_odds_columns(model, columns, n);
     let residual: Vec<f64> = z
         .iter()
         .zip(labels)

@@ -1,7 +1,7 @@
 # heartlab's front door. `make help` lists the targets.
 #
 # Two commands do everything on a fresh machine:
-#   make lab    fetch, validate, report, run the notebooks, build the book
+#   make lab    run the DVC pipeline, the studies, the notebooks, build the book
 #   make test   lint, run every test, run the notebooks, build the book
 # Both run `make setup` first, which installs the tools and is safe to repeat.
 
@@ -20,12 +20,20 @@ PYTHON ?= python3
 EVCXR_VERSION := 0.22.0
 MDBOOK_VERSION := 0.5.4
 JUPYTER := $(VENV)/bin/jupyter
-HEARTLAB := $(CARGO) run --quiet --bin heartlab --
+DVC := $(VENV)/bin/dvc
+MLFLOW := $(VENV)/bin/mlflow
+# The CLI as DVC's stages call it (a release build through cargo).
+HEARTLAB := lab/heartlab
+# The DVC remote: a folder, by default beside the tool cache; move it with
+# `make push DVC_REMOTE=/some/folder`.
+DVC_REMOTE ?= $(HEARTLAB_CACHE)/dvc-remote
+MLFLOW_PORT ?= 5000
+MLFLOW_HOME ?= $(HEARTLAB_CACHE)/mlflow
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 GENERATED := book/src/generated
 
-.PHONY: help setup data validate report cleaning train export leakage perf lab test lint \
-	cargo-test notebooks book bench clean
+.PHONY: help setup data validate report cleaning train export leakage pipeline perf lab test \
+	lint cargo-test notebooks book bench clean push pull runs mlflow sweep
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -55,27 +63,58 @@ setup: ## install the pinned tools: Python venv, evcxr Jupyter kernel, mdBook (s
 	  $(CARGO) install --quiet --locked mdbook --version $(MDBOOK_VERSION); \
 	else echo "setup: mdbook $(MDBOOK_VERSION) present"; fi
 
+# Each stage target asks DVC for that stage, which runs it and whatever it
+# depends on, and only if an input changed.
+define repro
+	$(call require,$(DVC),Run 'make setup' first.)
+	$(DVC) repro $(1)
+endef
+
 data: ## fetch the four files into data/raw/ (from $$HEARTLAB_DATA_MIRROR when set), verified
 	$(call require,$(CARGO),Install Rust with rustup: https://rustup.rs)
-	$(HEARTLAB) fetch
+	$(call repro,fetch)
 
-validate: data ## check every row against the contract into data/validated/
-	$(HEARTLAB) validate
+validate: ## check every row against the contract into data/validated/
+	$(call repro,validate)
 
-report: data ## write the phase-1 data report into lab/reports/data/
-	$(HEARTLAB) report
+report: ## write the phase-1 data report into lab/reports/data/
+	$(call repro,report)
 
-cleaning: data ## phase 2: clean by lab/params.yaml, and what each way of cleaning costs
-	$(HEARTLAB) clean
+cleaning: ## phase 2: clean by lab/params.yaml, and what four ways of cleaning cost
+	$(call repro,clean cleaning-report)
 
-train: data ## phase 4: fit the pipeline and the model, choose the threshold, evaluate on test
-	$(HEARTLAB) train
+train: ## phases 4-6: split, train, evaluate, package the artifact; records runs
+	$(call repro,package)
 
-export: data ## phase 4: the matrices the model sees (CSV) and the fitted pipeline (JSON)
-	$(HEARTLAB) export
+export: ## phase 4: the matrices the model sees (CSV) and the fitted pipeline (JSON)
+	$(call repro,export)
 
-leakage: data ## phase 3: every leakage experiment against the honest flow, on every seed
-	$(HEARTLAB) leakage
+leakage: ## phase 3: every leakage experiment against the honest flow, on every seed
+	$(call repro,leakage)
+
+pipeline: ## every DVC stage that is out of date (all of them from a clean state)
+	$(call repro,)
+
+push: ## send the DVC cache to the remote folder $$DVC_REMOTE
+	@mkdir -p $(DVC_REMOTE)
+	$(DVC) remote modify --local lab url $(abspath $(DVC_REMOTE))
+	$(DVC) push
+
+pull: ## fetch data and outputs for this commit from the remote folder $$DVC_REMOTE
+	$(DVC) remote modify --local lab url $(abspath $(DVC_REMOTE))
+	$(DVC) pull
+
+runs: ## list the recorded runs (`lab/heartlab runs show|compare` for more)
+	$(HEARTLAB) runs list
+
+mlflow: ## start an MLflow UI on 127.0.0.1:$$MLFLOW_PORT and send it every recorded run
+	$(call require,$(MLFLOW),Run 'make setup' first.)
+	@mkdir -p $(MLFLOW_HOME)
+	lab/mlflow-ui $(MLFLOW) $(MLFLOW_HOME) $(MLFLOW_PORT)
+
+sweep: ## phase 5: DVC experiments over l2 and imputation, and how many seeds are enough
+	$(call require,$(DVC),Run 'make setup' first.)
+	lab/sweep $(DVC)
 
 perf: data ## phase 4: fit time and peak memory, real data and 920,000 rows (release build)
 	@mkdir -p lab/reports/perf
@@ -86,7 +125,7 @@ perf: data ## phase 4: fit time and peak memory, real data and 920,000 rows (rel
 	} > lab/reports/perf/fit.md
 	@cat lab/reports/perf/fit.md
 
-lab: setup validate report cleaning train export leakage perf notebooks book ## run the lab end to end
+lab: setup pipeline perf sweep notebooks book ## run the lab end to end
 
 test: setup lint cargo-test notebooks book ## every check CI runs
 
@@ -106,7 +145,7 @@ notebooks: data ## run every notebook headless on the evcxr kernel into the book
 	    --ExecutePreprocessor.timeout=1800 --CoalesceStreamsPreprocessor.enabled=True --output-dir $(GENERATED)/notebooks "$$nb"; \
 	done
 
-book: report cleaning train leakage perf notebooks ## build the mdBook into book/build/
+book: pipeline perf sweep notebooks ## build the mdBook into book/build/
 	$(call require,mdbook,Run 'make setup' first.)
 	@mkdir -p $(GENERATED)/phase-1 $(GENERATED)/phase-2 $(GENERATED)/phase-3 $(GENERATED)/phase-4
 	cp -r lab/reports/data/data-report.md lab/reports/data/charts $(GENERATED)/phase-1/

@@ -19,6 +19,9 @@
 //! - [`model_card`]: what the model is for and how it scored.
 //! - [`leakage`]: phase 3's experiments that break the rules on purpose.
 //! - [`synthetic`]: a 1000-times-larger data set for the speed targets.
+//! - [`seed_study`]: how many seeds it takes for a mean score to settle.
+//! - [`stages`]: the files the DVC stages hand to each other.
+//! - [`tracking`]: run records, kept locally and sent to MLflow when asked.
 //! - [`paths`]: where the lab keeps its files, in one place.
 //!
 //! Modules that need polars (loading, the report, cleaning) sit behind the
@@ -44,8 +47,14 @@ pub mod params;
 pub mod paths;
 #[cfg(feature = "lab")]
 pub mod report;
+#[cfg(feature = "lab")]
+pub mod seed_study;
 pub mod split;
+#[cfg(feature = "lab")]
+pub mod stages;
 pub mod synthetic;
+#[cfg(feature = "lab")]
+pub mod tracking;
 
 /// The polars version the lab is built with, for notebooks and tests that
 /// work on the lab's frames (a second polars of another version would not

@@ -159,3 +159,53 @@ pub fn calibration(probability: &[f64], label: &[bool], bins: usize) -> Vec<Cali
         })
         .collect()
 }
+
+/// One point of the ROC curve: cutting at `threshold` flags this share of
+/// the patients without disease (`fpr`) and of those with it (`tpr`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct RocPoint {
+    pub threshold: f64,
+    pub fpr: f64,
+    pub tpr: f64,
+}
+
+/// The ROC curve, from flagging nobody to flagging everybody, with one point
+/// per distinct probability (tied probabilities move together). Empty when
+/// either class is absent.
+pub fn roc_curve(probability: &[f64], label: &[bool]) -> Vec<RocPoint> {
+    let positives = label.iter().filter(|y| **y).count() as f64;
+    let negatives = label.len() as f64 - positives;
+    if positives == 0.0 || negatives == 0.0 {
+        return Vec::new();
+    }
+
+    let mut order: Vec<usize> = (0..probability.len()).collect();
+    order.sort_by(|&a, &b| probability[b].total_cmp(&probability[a]));
+
+    let mut points = vec![RocPoint {
+        threshold: f64::INFINITY,
+        fpr: 0.0,
+        tpr: 0.0,
+    }];
+    let (mut tp, mut fp) = (0.0, 0.0);
+    let mut start = 0;
+    while start < order.len() {
+        let cut = probability[order[start]];
+        let mut end = start;
+        while end < order.len() && probability[order[end]] == cut {
+            if label[order[end]] {
+                tp += 1.0;
+            } else {
+                fp += 1.0;
+            }
+            end += 1;
+        }
+        points.push(RocPoint {
+            threshold: cut,
+            fpr: fp / negatives,
+            tpr: tp / positives,
+        });
+        start = end;
+    }
+    points
+}

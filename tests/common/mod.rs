@@ -96,3 +96,36 @@ pub fn valid_row() -> impl Strategy<Value = Vec<String>> {
         .collect();
     fields
 }
+
+/// A Python tool `make setup` installs (dvc, mlflow): from the lab's venv
+/// under `HEARTLAB_CACHE` (CI and the Makefile set it), the default cache
+/// folder, or the PATH. A test that needs one fails, rather than skips,
+/// when it is not installed.
+pub fn python_tool(name: &str) -> PathBuf {
+    let cache = std::env::var_os("HEARTLAB_CACHE")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/heartlab")));
+    let in_venv = cache.map(|c| c.join("venv/bin").join(name));
+    if let Some(path) = in_venv.filter(|p| p.is_file()) {
+        return path;
+    }
+    let on_path = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(name))
+            .find(|p| p.is_file())
+    });
+    on_path.unwrap_or_else(|| {
+        panic!("`{name}` is not installed: run `make setup` (it installs {name} into the venv)")
+    })
+}
+
+/// Runs a command to completion; panics with its output when it fails.
+pub fn run_ok(command: &mut std::process::Command) -> String {
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("failed to start {command:?}: {e}"));
+    let text = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{command:?} failed:\n{text}");
+    text
+}

@@ -11,7 +11,7 @@ SHELL := bash
 MAKEFLAGS += --no-print-directory
 
 # Where installed tools and caches live; CI points this at a lasting folder.
-HEARTLAB_CACHE ?= $(HOME)/.cache/heartlab
+export HEARTLAB_CACHE ?= $(HOME)/.cache/heartlab
 VENV ?= $(HEARTLAB_CACHE)/venv
 export EVCXR_TMPDIR ?= $(HEARTLAB_CACHE)/evcxr
 
@@ -24,6 +24,9 @@ DVC := $(VENV)/bin/dvc
 MLFLOW := $(VENV)/bin/mlflow
 # The CLI as DVC's stages call it (a release build through cargo).
 HEARTLAB := lab/heartlab
+# The release binary lab/heartlab builds, for the notebooks and the timings
+# (scratch clones elsewhere must not rebuild it).
+RELEASE_BIN = $(abspath $(or $(CARGO_TARGET_DIR),target))/release/heartlab
 # The DVC remote: a folder, by default beside the tool cache; move it with
 # `make push DVC_REMOTE=/some/folder`.
 DVC_REMOTE ?= $(HEARTLAB_CACHE)/dvc-remote
@@ -116,7 +119,7 @@ sweep: ## phase 5: DVC experiments over l2 and imputation, and how many seeds ar
 	$(call require,$(DVC),Run 'make setup' first.)
 	lab/sweep $(DVC)
 
-perf: data ## phase 4: fit time and peak memory, real data and 920,000 rows (release build)
+perf: data ## phases 4 and 6: fit time and memory (real and 920,000 rows), pipeline timings
 	@mkdir -p lab/reports/perf
 	$(CARGO) build --quiet --release --example fit_speed
 	@{ echo "| what is fitted | solver | rows | fit time (median) | converged | memory before the fit | peak memory |"; \
@@ -124,6 +127,9 @@ perf: data ## phase 4: fit time and peak memory, real data and 920,000 rows (rel
 	  for case in real real-newton train train-newton all all-newton; do $(CARGO) run --quiet --release --example fit_speed -- $$case; done; \
 	} > lab/reports/perf/fit.md
 	@cat lab/reports/perf/fit.md
+	$(CARGO) build --quiet --release --bin heartlab
+	lab/time-pipeline $(DVC) $(RELEASE_BIN) > lab/reports/perf/pipeline.md
+	@cat lab/reports/perf/pipeline.md
 
 lab: setup pipeline perf sweep notebooks book ## run the lab end to end
 
@@ -136,22 +142,27 @@ lint: ## formatting and clippy, warnings as errors
 cargo-test: data ## the Rust tests: unit, property, snapshot, integration
 	$(CARGO) test --quiet
 
-notebooks: data ## run every notebook headless on the evcxr kernel into the book
+notebooks: pipeline sweep ## run every notebook headless on the evcxr kernel into the book
 	$(call require,$(JUPYTER),Run 'make setup' first.)
+	$(CARGO) build --quiet --release --bin heartlab
 	@mkdir -p $(GENERATED)/notebooks $(EVCXR_TMPDIR)
 	@for nb in $(NOTEBOOKS); do \
 	  echo "notebooks: running $$nb"; \
-	  $(JUPYTER) nbconvert --log-level WARN --execute --to markdown \
+	  HEARTLAB_BIN=$(RELEASE_BIN) $(JUPYTER) nbconvert --log-level WARN --execute --to markdown \
 	    --ExecutePreprocessor.timeout=1800 --CoalesceStreamsPreprocessor.enabled=True --output-dir $(GENERATED)/notebooks "$$nb"; \
 	done
 
 book: pipeline perf sweep notebooks ## build the mdBook into book/build/
 	$(call require,mdbook,Run 'make setup' first.)
-	@mkdir -p $(GENERATED)/phase-1 $(GENERATED)/phase-2 $(GENERATED)/phase-3 $(GENERATED)/phase-4
+	@mkdir -p $(GENERATED)/phase-1 $(GENERATED)/phase-2 $(GENERATED)/phase-3 $(GENERATED)/phase-4 \
+	  $(GENERATED)/phase-5 $(GENERATED)/phase-6
 	cp -r lab/reports/data/data-report.md lab/reports/data/charts $(GENERATED)/phase-1/
 	cp lab/reports/clean/cleaning.md $(GENERATED)/phase-2/
 	cp lab/reports/leakage/leakage.md $(GENERATED)/phase-3/
 	cp lab/reports/evaluation/evaluation.md lab/reports/perf/fit.md $(GENERATED)/phase-4/
+	cp lab/reports/tracking/sweep.md lab/reports/tracking/seeds.md $(GENERATED)/phase-5/
+	cp lab/reports/perf/pipeline.md $(GENERATED)/phase-6/
+	$(DVC) dag > $(GENERATED)/phase-6/dag.txt
 	$(HEARTLAB) params > $(GENERATED)/parameters.md
 	mdbook build book
 	@echo "book: open book/build/index.html"
@@ -161,6 +172,6 @@ bench: data train ## criterion benchmarks (release build)
 	$(CARGO) bench --bench phase4
 	$(CARGO) bench --bench artifact
 
-clean: ## remove build outputs and generated files (keeps data/raw and the tool cache)
+clean: ## remove build outputs and generated files (keeps data/raw, lab/runs, the DVC cache)
 	rm -rf book/build $(GENERATED) lab/reports lab/out data/validated
 	$(CARGO) clean

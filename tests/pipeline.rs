@@ -143,7 +143,10 @@ fn the_pipeline_reproduces_reruns_only_downstream_and_rolls_back_byte_for_byte()
     ]);
     assert_eq!(ran(&changed), downstream, "{changed}");
     let v2 = clone.artifact();
-    assert_ne!(v1, v2, "dropping more incomplete rows must change the model");
+    assert_ne!(
+        v1, v2,
+        "dropping more incomplete rows must change the model"
+    );
     clone.git(&["commit", "--quiet", "-am", "v2: drop rows missing over 30%"]);
 
     // Roll back code, parameters and lock together, then the data and

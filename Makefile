@@ -25,7 +25,7 @@ NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 GENERATED := book/src/generated
 
 .PHONY: help setup data validate report cleaning train export leakage perf lab test lint \
-	cargo-test notebooks book bench clean
+	cargo-test notebooks book bench clean image deploy undeploy canary promote rollback
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -43,6 +43,11 @@ setup: ## install the pinned tools: Python venv, evcxr Jupyter kernel, mdBook (s
 	  $(VENV)/bin/pip install --quiet --disable-pip-version-check -r lab/requirements.txt; \
 	  cp lab/requirements.txt $(VENV)/.installed; \
 	else echo "setup: Python tools already installed in $(VENV)"; fi
+	@if ! cmp -s lab/requirements-deploy.txt $(VENV)/.installed-deploy 2>/dev/null; then \
+	  echo "setup: deploy test tools (kubernetes-validate) into $(VENV)"; \
+	  $(VENV)/bin/pip install --quiet --disable-pip-version-check -r lab/requirements-deploy.txt; \
+	  cp lab/requirements-deploy.txt $(VENV)/.installed-deploy; \
+	else echo "setup: deploy test tools already installed in $(VENV)"; fi
 	@if ! $(CARGO) install --list | grep -q "^evcxr_jupyter v$(EVCXR_VERSION):"; then \
 	  echo "setup: building evcxr_jupyter $(EVCXR_VERSION) (several minutes, once)"; \
 	  $(CARGO) install --quiet --locked evcxr_jupyter --version $(EVCXR_VERSION); \
@@ -125,3 +130,24 @@ bench: data train ## criterion benchmarks (release build)
 clean: ## remove build outputs and generated files (keeps data/raw and the tool cache)
 	rm -rf book/build $(GENERATED) lab/reports lab/out data/validated
 	$(CARGO) clean
+
+# Phases 7-8: the container image and the kind cluster (deploy/README.md).
+IMAGE_TAG ?= $(shell deploy/deploy.sh images | sed -n 's/^stable //p')
+
+image: ## build the server image (static binary, scratch) from lab/out/model/artifact.json
+	deploy/build-image.sh $(IMAGE_TAG)
+
+deploy: ## kind cluster (if none), image, load, apply the kind overlay, wait, one prediction
+	deploy/deploy.sh deploy
+
+undeploy: ## remove the server and the canary from the kind cluster (the cluster stays)
+	deploy/deploy.sh undeploy
+
+canary: ## run the next model version (lab/out/model) beside the stable one, 1 pod in 4
+	deploy/deploy.sh canary
+
+promote: ## the stable track takes the canary's image, then the canary goes
+	deploy/deploy.sh promote
+
+rollback: ## remove the canary; the stable track keeps serving unchanged
+	deploy/deploy.sh rollback

@@ -7,7 +7,9 @@
 mod artifact;
 
 fn main() {
-    let dir = std::env::args().nth(1).unwrap_or_else(|| "target/test-model".to_owned());
+    let dir = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "target/test-model".to_owned());
     std::fs::create_dir_all(&dir).expect("the folder should be creatable");
     let path = artifact::write(std::path::Path::new(&dir));
     println!("{}", path.display());

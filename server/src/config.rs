@@ -101,7 +101,10 @@ const ENV_SETTINGS: [(&str, &str); 9] = [
     ("HEARTLAB_SERVER_LOG_FORMAT", "log_format"),
     ("HEARTLAB_SERVER_WORKERS", "workers"),
     ("HEARTLAB_SERVER_DRAIN_SECONDS", "drain_seconds"),
-    ("HEARTLAB_SERVER_SHUTDOWN_TIMEOUT_SECONDS", "shutdown_timeout_seconds"),
+    (
+        "HEARTLAB_SERVER_SHUTDOWN_TIMEOUT_SECONDS",
+        "shutdown_timeout_seconds",
+    ),
 ];
 
 fn parse<T: std::str::FromStr>(var: &str, value: &str) -> Result<T, ConfigError>

@@ -103,7 +103,10 @@ impl Schema {
             problems.push(Problem::new(
                 field,
                 ProblemKind::WrongType,
-                format!("expected an object of patient inputs, got {}", type_name(value)),
+                format!(
+                    "expected an object of patient inputs, got {}",
+                    type_name(value)
+                ),
             ));
             return None;
         };
@@ -125,10 +128,7 @@ impl Schema {
         }
         let hospital = self.check_hospital(object, prefix, problems);
 
-        (problems.len() == before).then(|| Patient {
-            hospital,
-            features,
-        })
+        (problems.len() == before).then_some(Patient { hospital, features })
     }
 
     fn check_hospital(
@@ -207,11 +207,17 @@ fn check_field(
         }
     };
     let Some(value) = number.filter(|v| v.is_finite()) else {
-        return problem(ProblemKind::NotFinite, "expected a finite number".to_owned());
+        return problem(
+            ProblemKind::NotFinite,
+            "expected a finite number".to_owned(),
+        );
     };
 
     if field.integer && value.fract() != 0.0 {
-        return problem(ProblemKind::NotWhole, format!("{value} is not a whole number"));
+        return problem(
+            ProblemKind::NotWhole,
+            format!("{value} is not a whole number"),
+        );
     }
     if let Some(codes) = &field.codes {
         if !codes.iter().any(|&c| c as f64 == value) {

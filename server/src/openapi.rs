@@ -195,9 +195,10 @@ pub fn document(schema: Option<&input::Schema>, max_rows: usize) -> utoipa::open
         components
             .schemas
             .insert("Patient".to_owned(), RefOr::T(patient));
-        components
-            .schemas
-            .insert("BatchRequest".to_owned(), RefOr::T(batch_schema(Some(max_rows))));
+        components.schemas.insert(
+            "BatchRequest".to_owned(),
+            RefOr::T(batch_schema(Some(max_rows))),
+        );
     }
     doc
 }

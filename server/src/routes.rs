@@ -193,7 +193,11 @@ pub async fn model_info(state: web::Data<AppState>) -> Result<HttpResponse, ApiE
         format_version: artifact.format_version,
         feature_logic_version: artifact.feature_logic_version,
         threshold: artifact.threshold,
-        input_schema: artifact.input_schema.iter().map(InputFieldDoc::from).collect(),
+        input_schema: artifact
+            .input_schema
+            .iter()
+            .map(InputFieldDoc::from)
+            .collect(),
         hospitals: model.schema.hospitals().map(<[String]>::to_vec),
         code: to_value(serde_json::to_value(&artifact.code))?,
         data: to_value(serde_json::to_value(&artifact.data))?,

@@ -116,7 +116,12 @@ impl AppState {
                 format_version: model.artifact.format_version,
                 feature_logic_version: model.artifact.feature_logic_version,
                 crate_version: &model.artifact.code.crate_version,
-                git_commit: model.artifact.code.git_commit.as_deref().unwrap_or("unknown"),
+                git_commit: model
+                    .artifact
+                    .code
+                    .git_commit
+                    .as_deref()
+                    .unwrap_or("unknown"),
             });
         }
         let state = AppState {

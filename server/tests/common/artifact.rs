@@ -129,7 +129,7 @@ pub fn build() -> Artifact {
             train_rows: 400,
             validation_rows: 0,
             test_rows: 0,
-            validation: headline.clone(),
+            validation: headline,
             test: headline,
         },
     }
@@ -137,5 +137,7 @@ pub fn build() -> Artifact {
 
 /// Writes the artifact and its checksum into `dir`; returns the file's path.
 pub fn write(dir: &Path) -> PathBuf {
-    build().write(dir).expect("the test artifact should be written")
+    build()
+        .write(dir)
+        .expect("the test artifact should be written")
 }

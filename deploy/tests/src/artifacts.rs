@@ -124,7 +124,11 @@ pub fn corrupted_copy(artifact: &Path, dir: &Path) -> PathBuf {
         .iter()
         .position(|b| b.is_ascii_digit())
         .expect("a digit to change");
-    bytes[at] = if bytes[at] == b'9' { b'8' } else { bytes[at] + 1 };
+    bytes[at] = if bytes[at] == b'9' {
+        b'8'
+    } else {
+        bytes[at] + 1
+    };
     let path = dir.join("artifact.json");
     std::fs::write(&path, bytes).expect("the copy is written");
     let mut sidecar = artifact.as_os_str().to_owned();

@@ -73,8 +73,10 @@ impl Container {
         require_docker();
         let mut cmd = Command::new("docker");
         cmd.args(["run", "--detach"]);
-        cmd.arg("--user")
-            .arg(format!("{}:{}", settings.run_as_user, settings.run_as_group));
+        cmd.arg("--user").arg(format!(
+            "{}:{}",
+            settings.run_as_user, settings.run_as_group
+        ));
         if settings.read_only_root {
             cmd.arg("--read-only");
         }
@@ -103,13 +105,12 @@ impl Container {
             cmd.arg(&settings.image);
         }
         cmd.args(&settings.args);
-        let id = String::from_utf8_lossy(&run_ok(&mut cmd).stdout).trim().to_owned();
+        let id = String::from_utf8_lossy(&run_ok(&mut cmd).stdout)
+            .trim()
+            .to_owned();
 
-        let port = run_ok(Command::new("docker").args([
-            "port",
-            &id,
-            &format!("{}/tcp", settings.port),
-        ]));
+        let port =
+            run_ok(Command::new("docker").args(["port", &id, &format!("{}/tcp", settings.port)]));
         let port = String::from_utf8_lossy(&port.stdout);
         let host_port = port
             .lines()

@@ -39,7 +39,10 @@ pub enum Outcome {
     /// The startup probe failed `failureThreshold` times: a restart.
     StartupFailed { after: Duration },
     /// Started, but not ready within the window we watched.
-    NotReady { started: Duration, watched: Duration },
+    NotReady {
+        started: Duration,
+        watched: Duration,
+    },
 }
 
 /// Runs the startup probe, then the readiness probe for at most `window`.

@@ -102,7 +102,10 @@ pub struct Probe {
 impl Probe {
     fn read(probe: &Value, ports: &BTreeMap<String, u16>, which: &str) -> Probe {
         let get = &probe["httpGet"];
-        assert!(get.is_object(), "the {which} probe is not an httpGet probe: {probe}");
+        assert!(
+            get.is_object(),
+            "the {which} probe is not an httpGet probe: {probe}"
+        );
         let port = match &get["port"] {
             Value::String(name) => *ports
                 .get(name)
@@ -154,7 +157,11 @@ pub struct ContainerSettings {
 fn strings(value: &Value) -> Vec<String> {
     value
         .as_array()
-        .map(|a| a.iter().map(|s| s.as_str().unwrap_or_default().to_owned()).collect())
+        .map(|a| {
+            a.iter()
+                .map(|s| s.as_str().unwrap_or_default().to_owned())
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -179,7 +186,9 @@ pub fn container_settings(objects: &[Value], deployment: &str) -> ContainerSetti
 
     let mut env = BTreeMap::new();
     for from in c["envFrom"].as_array().into_iter().flatten() {
-        let name = from["configMapRef"]["name"].as_str().expect("envFrom a ConfigMap");
+        let name = from["configMapRef"]["name"]
+            .as_str()
+            .expect("envFrom a ConfigMap");
         let data = &named(objects, "ConfigMap", name)["data"];
         for (k, v) in data.as_object().expect("ConfigMap data") {
             env.insert(k.clone(), v.as_str().unwrap_or_default().to_owned());

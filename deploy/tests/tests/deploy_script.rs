@@ -47,7 +47,9 @@ echo '{"probability":0.25,"disease":false}'"#,
 
 /// The programs the script itself uses, linked from this machine, so PATH
 /// can hold exactly these and the stand-ins.
-const TOOLS: [&str; 9] = ["bash", "sed", "grep", "cat", "rm", "mktemp", "sleep", "seq", "env"];
+const TOOLS: [&str; 9] = [
+    "bash", "sed", "grep", "cat", "rm", "mktemp", "sleep", "seq", "env",
+];
 
 struct Stage {
     dir: tempfile::TempDir,
@@ -165,7 +167,12 @@ fn deploy_creates_the_missing_cluster_then_builds_loads_applies_waits_and_predic
     assert!(wait < forward && forward < predict);
     assert!(run.calls[predict].contains("http://127.0.0.1:18080/v1/predict"));
     assert!(run.calls[predict].contains(&path_in_repo("deploy/example-patient.json")));
-    assert!(run.stdout.contains(r#"{"probability":0.25,"disease":false}"#), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains(r#"{"probability":0.25,"disease":false}"#),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]
@@ -182,10 +189,24 @@ fn deploy_run_again_finds_the_cluster_and_does_not_create_another() {
 #[test]
 fn a_failed_rollout_stops_with_the_reason_and_makes_no_prediction() {
     let stage = Stage::new(&[]);
-    let run = stage.run("deploy", &[("STANDIN_CLUSTERS", "heartlab"), ("STANDIN_ROLLOUT_RC", "1")]);
+    let run = stage.run(
+        "deploy",
+        &[
+            ("STANDIN_CLUSTERS", "heartlab"),
+            ("STANDIN_ROLLOUT_RC", "1"),
+        ],
+    );
     assert!(!run.ok);
-    assert!(run.stderr.contains("did not become ready"), "{}", run.stderr);
-    assert!(run.stderr.contains("previous pods are still serving"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("did not become ready"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("previous pods are still serving"),
+        "{}",
+        run.stderr
+    );
     assert!(run.called("kubectl --context kind-heartlab --namespace heartlab get pods"));
     assert!(!run.called("curl"), "{:#?}", run.calls);
     assert!(!run.called("kubectl --context kind-heartlab --namespace heartlab port-forward"));
@@ -195,19 +216,30 @@ fn a_failed_rollout_stops_with_the_reason_and_makes_no_prediction() {
 fn a_missing_tool_stops_every_command_before_anything_runs() {
     for (tool, commands) in [
         ("docker", &["deploy", "canary"][..]),
-        ("kind", &["deploy", "undeploy", "canary", "promote", "rollback"][..]),
-        ("kubectl", &["deploy", "undeploy", "canary", "promote", "rollback"][..]),
+        (
+            "kind",
+            &["deploy", "undeploy", "canary", "promote", "rollback"][..],
+        ),
+        (
+            "kubectl",
+            &["deploy", "undeploy", "canary", "promote", "rollback"][..],
+        ),
     ] {
         let stage = Stage::new(&[tool]);
         for command in commands {
             let run = stage.run(command, &[("STANDIN_CLUSTERS", "heartlab")]);
             assert!(!run.ok, "{command} ran without {tool}");
             assert!(
-                run.stderr.contains(&format!("{tool} is not installed: https://")),
+                run.stderr
+                    .contains(&format!("{tool} is not installed: https://")),
                 "{command} without {tool}: {}",
                 run.stderr
             );
-            assert!(run.calls.is_empty(), "{command} without {tool} ran {:#?}", run.calls);
+            assert!(
+                run.calls.is_empty(),
+                "{command} without {tool} ran {:#?}",
+                run.calls
+            );
         }
     }
 }
@@ -233,14 +265,25 @@ fn undeploy_removes_both_tracks_and_is_safe_without_a_cluster() {
 #[test]
 fn canary_needs_the_stable_track_then_runs_the_next_model_beside_it() {
     let stage = Stage::new(&[]);
-    let run = stage.run("canary", &[("STANDIN_CLUSTERS", "heartlab"), ("STANDIN_STABLE", "0")]);
+    let run = stage.run(
+        "canary",
+        &[("STANDIN_CLUSTERS", "heartlab"), ("STANDIN_STABLE", "0")],
+    );
     assert!(!run.ok);
-    assert!(run.stderr.contains("run 'make deploy' first"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("run 'make deploy' first"),
+        "{}",
+        run.stderr
+    );
     assert!(!run.called("build-image"));
 
     let run = stage.run("canary", &[]);
     assert!(!run.ok, "a canary without a cluster");
-    assert!(run.stderr.contains("no kind cluster 'heartlab'"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("no kind cluster 'heartlab'"),
+        "{}",
+        run.stderr
+    );
 
     let run = stage.run("canary", &[("STANDIN_CLUSTERS", "heartlab")]);
     assert!(run.ok, "{}", run.stderr);
@@ -265,7 +308,10 @@ fn promote_gives_the_stable_track_the_canary_image_and_is_a_no_op_without_a_cana
     let run = stage.run("promote", &[cluster, ("STANDIN_CANARY", "1")]);
     assert!(run.ok, "{}", run.stderr);
     let applied = std::fs::read_to_string(format!("{}.applied", stage.log().display())).unwrap();
-    assert!(applied.contains("image: heartlab-server:0.1.0-model-2"), "{applied}");
+    assert!(
+        applied.contains("image: heartlab-server:0.1.0-model-2"),
+        "{applied}"
+    );
     assert!(!applied.contains("model-1"), "{applied}");
     let apply = run.at("kubectl --context kind-heartlab --namespace heartlab apply -f -");
     let wait = run.at(
@@ -277,7 +323,9 @@ fn promote_gives_the_stable_track_the_canary_image_and_is_a_no_op_without_a_cana
          -l heartlab.dev/track=canary --ignore-not-found",
     );
     assert!(apply < wait && wait < delete, "{:#?}", run.calls);
-    assert!(run.stdout.contains("Write 0.1.0-model-2 into deploy/k8s/workload/deployment.yaml"));
+    assert!(run
+        .stdout
+        .contains("Write 0.1.0-model-2 into deploy/k8s/workload/deployment.yaml"));
 
     // Run again, once the canary is gone: nothing to do, nothing changed.
     let run = stage.run("promote", &[cluster]);

@@ -137,14 +137,13 @@ pub fn corrupted_copy(artifact: &Path, dir: &Path) -> PathBuf {
     path
 }
 
-/// A patient as the server's JSON body: the hospital and each known input.
+/// A patient as the server's JSON body: the hospital and every input, null
+/// where it is missing (the server wants each input named).
 pub fn request_body(example: &Example) -> serde_json::Value {
     let mut body = serde_json::Map::new();
     body.insert("hospital".into(), example.hospital.clone().into());
     for (name, value) in FEATURES.iter().zip(example.features) {
-        if let Some(v) = value {
-            body.insert((*name).into(), v.into());
-        }
+        body.insert((*name).into(), value.into());
     }
     body.into()
 }

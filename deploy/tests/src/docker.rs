@@ -170,7 +170,30 @@ impl Container {
         )
     }
 
-    /// The container's resident memory, from the engine's statistics.
+    /// The server process's resident memory now and at its peak (VmRSS and
+    /// VmHWM, KiB), read from /proc on the host: what the kernel charges to
+    /// the container, binary pages included.
+    pub fn resident_kib(&self) -> (u64, u64) {
+        let out = run_ok(Command::new("docker").args([
+            "inspect",
+            "--format",
+            "{{.State.Pid}}",
+            &self.id,
+        ]));
+        let pid = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .unwrap_or_else(|e| panic!("/proc/{pid}/status of the container's server: {e}"));
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+                .unwrap_or_else(|| panic!("no {name} in /proc/{pid}/status"))
+        };
+        (field("VmRSS:"), field("VmHWM:"))
+    }
+
+    /// The container's memory, from the engine's statistics.
     pub fn memory_usage(&self) -> String {
         let out = run_ok(Command::new("docker").args([
             "stats",

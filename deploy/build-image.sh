@@ -29,8 +29,9 @@ tag="${1:-}"
 artifact="${2:-$root/lab/out/model/artifact.json}"
 [[ -n "$tag" ]] || die "usage: deploy/build-image.sh TAG [ARTIFACT]"
 [[ "$tag" != latest ]] || die "refusing the tag 'latest': name the version"
-command -v docker >/dev/null 2>&1 || die "docker is not installed (https://docs.docker.com/engine/install/)"
-command -v cargo >/dev/null 2>&1 || die "cargo is not installed (https://rustup.rs)"
+command -v docker >/dev/null 2>&1 ||
+  die "docker is not installed: https://docs.docker.com/engine/install/"
+command -v cargo >/dev/null 2>&1 || die "cargo is not installed: https://rustup.rs"
 [[ -f "$artifact" ]] || die "no model artifact at $artifact: run 'make train' first"
 [[ -f "$artifact.sha256" ]] || die "no checksum beside $artifact ($artifact.sha256)"
 

@@ -170,17 +170,34 @@ impl Container {
         )
     }
 
-    /// The server process's resident memory now and at its peak (VmRSS and
-    /// VmHWM, KiB), read from /proc on the host: what the kernel charges to
-    /// the container, binary pages included.
-    pub fn resident_kib(&self) -> (u64, u64) {
+    /// The host pid of the container's server process.
+    fn pid(&self) -> String {
         let out = run_ok(Command::new("docker").args([
             "inspect",
             "--format",
             "{{.State.Pid}}",
             &self.id,
         ]));
-        let pid = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    /// CPU time the server process has used (user + system), from
+    /// /proc/PID/stat, in clock ticks of 1/100 s.
+    pub fn cpu_seconds(&self) -> f64 {
+        let pid = self.pid();
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+        // Fields after the command name, which is in parentheses.
+        let rest = &stat[stat.rfind(')').unwrap() + 2..];
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+        ticks as f64 / 100.0
+    }
+
+    /// The server process's resident memory now and at its peak (VmRSS and
+    /// VmHWM, KiB), read from /proc on the host: what the kernel charges to
+    /// the container, binary pages included.
+    pub fn resident_kib(&self) -> (u64, u64) {
+        let pid = self.pid();
         let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
             .unwrap_or_else(|e| panic!("/proc/{pid}/status of the container's server: {e}"));
         let field = |name: &str| {

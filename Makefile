@@ -97,10 +97,10 @@ test: setup lint cargo-test notebooks book ## every check CI runs
 
 lint: ## formatting and clippy, warnings as errors
 	$(CARGO) fmt --all -- --check
-	$(CARGO) clippy --quiet --all-targets -- -D warnings
+	$(CARGO) clippy --quiet --workspace --all-targets -- -D warnings
 
-cargo-test: data ## the Rust tests: unit, property, snapshot, integration
-	$(CARGO) test --quiet
+cargo-test: data ## the Rust tests: unit, property, snapshot, integration, deploy (Docker)
+	$(CARGO) test --quiet --workspace
 
 notebooks: data ## run every notebook headless on the evcxr kernel into the book
 	$(call require,$(JUPYTER),Run 'make setup' first.)

@@ -10,6 +10,9 @@ use std::time::{Duration, Instant};
 use common::{patient, start_binary};
 use serde_json::Value;
 
+/// Spoils an artifact file in one way.
+type Damage = fn(&std::path::Path);
+
 fn path_str(path: &std::path::Path) -> &str {
     path.to_str().expect("temporary paths are UTF-8")
 }
@@ -18,7 +21,7 @@ fn path_str(path: &std::path::Path) -> &str {
 /// and never ready, saying why; predictions are refused with 503.
 #[test]
 fn a_bad_artifact_is_never_served() {
-    let cases: [(&str, fn(&std::path::Path), &str); 3] = [
+    let cases: [(&str, Damage, &str); 3] = [
         ("a changed byte", flip_a_byte, "checksum mismatch"),
         ("a missing file", remove, "failed to read"),
         ("another format", other_format, "artifact format 99"),

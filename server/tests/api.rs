@@ -147,6 +147,9 @@ fn the_openapi_document_matches_its_reviewed_snapshot() {
     insta::assert_json_snapshot!("openapi", doc);
 }
 
+/// Name, path, content type, body, expected status.
+type Case = (&'static str, &'static str, Option<&'static str>, Vec<u8>, u16);
+
 fn error_case(path: &str, content_type: Option<&str>, body: &[u8]) -> (u16, Value) {
     let answer: Answer = shared().post(path, content_type, body);
     (answer.status, answer.json())
@@ -174,7 +177,7 @@ fn every_client_mistake_gets_a_4xx_naming_the_field() {
         "{{\"rows\": [{}]}}",
         vec![patient().to_string(); 800].join(",")
     );
-    let cases: Vec<(&str, &str, Option<&str>, Vec<u8>, u16)> = vec![
+    let cases: Vec<Case> = vec![
         (
             "missing_field",
             "/v1/predict",

@@ -148,7 +148,13 @@ fn the_openapi_document_matches_its_reviewed_snapshot() {
 }
 
 /// Name, path, content type, body, expected status.
-type Case = (&'static str, &'static str, Option<&'static str>, Vec<u8>, u16);
+type Case = (
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    Vec<u8>,
+    u16,
+);
 
 fn error_case(path: &str, content_type: Option<&str>, body: &[u8]) -> (u16, Value) {
     let answer: Answer = shared().post(path, content_type, body);

@@ -80,7 +80,8 @@ impl Metrics {
         let unseen = IntCounterVec::new(
             Opts::new(
                 "heartlab_input_unseen_category_total",
-                "Category codes the model never saw in training, by feature",
+                "Category codes sent that the model never saw in training (and so \
+                 rejected), or that the pipeline's fill value landed on, by feature",
             ),
             &["feature"],
         )?;

@@ -49,35 +49,45 @@ fn configure(cfg: &mut web::ServiceConfig, limits: Limits) {
             .limit(limits.max_body_bytes)
             .error_handler(json_error),
     )
-    .route("/livez", web::get().to(routes::livez))
-    .route("/readyz", web::get().to(routes::readyz))
-    .route("/metrics", web::get().to(routes::metrics))
-    .route("/openapi.json", web::get().to(routes::openapi_json))
-    .route("/docs", web::get().to(routes::docs))
-    .route("/v1/model", web::get().to(routes::model_info))
-    .route("/v1/predict", web::post().to(routes::predict))
-    .route("/v1/predict/batch", web::post().to(routes::predict_batch));
+    .service(resource("/livez", "GET").route(web::get().to(routes::livez)))
+    .service(resource("/readyz", "GET").route(web::get().to(routes::readyz)))
+    .service(resource("/metrics", "GET").route(web::get().to(routes::metrics)))
+    .service(resource("/openapi.json", "GET").route(web::get().to(routes::openapi_json)))
+    .service(resource("/docs", "GET").route(web::get().to(routes::docs)))
+    .service(resource("/v1/model", "GET").route(web::get().to(routes::model_info)))
+    .service(resource("/v1/predict", "POST").route(web::post().to(routes::predict)))
+    .service(resource("/v1/predict/batch", "POST").route(web::post().to(routes::predict_batch)));
 }
 
-/// Gives actix's bodiless 404 and 405 our error body, so every 4xx names
-/// what was wrong.
+/// A resource that answers other methods with 405, an `Allow` header and
+/// our error body (actix's own 405 has neither).
+fn resource(path: &str, allow: &'static str) -> actix_web::Resource {
+    web::resource(path).default_service(web::route().to(move || async move {
+        let error = ApiError::Body {
+            status: StatusCode::METHOD_NOT_ALLOWED,
+            kind: ProblemKind::MethodNotAllowed,
+            field: "method",
+            message: format!("this endpoint takes {allow} only"),
+        };
+        let mut response = actix_web::ResponseError::error_response(&error);
+        response.headers_mut().insert(
+            actix_web::http::header::ALLOW,
+            actix_web::http::header::HeaderValue::from_static(allow),
+        );
+        response
+    }))
+}
+
+/// Gives actix's bodiless 404 our error body, so every 4xx names what was
+/// wrong.
 fn json_for_status<B>(
     res: actix_web::dev::ServiceResponse<B>,
 ) -> actix_web::Result<ErrorHandlerResponse<B>> {
-    let (kind, field, message) = if res.status() == StatusCode::METHOD_NOT_ALLOWED {
-        (
-            ProblemKind::MethodNotAllowed,
-            "method",
-            "this endpoint does not take this method",
-        )
-    } else {
-        (ProblemKind::NotFound, "path", "no such endpoint")
-    };
     let error = ApiError::Body {
         status: res.status(),
-        kind,
-        field,
-        message: message.to_owned(),
+        kind: ProblemKind::NotFound,
+        field: "path",
+        message: "no such endpoint".to_owned(),
     };
     let (req, _) = res.into_parts();
     let response = actix_web::ResponseError::error_response(&error);
@@ -122,11 +132,7 @@ impl Application {
             App::new()
                 .app_data(data.clone())
                 .configure(|cfg| configure(cfg, limits))
-                .wrap(
-                    ErrorHandlers::new()
-                        .handler(StatusCode::NOT_FOUND, json_for_status)
-                        .handler(StatusCode::METHOD_NOT_ALLOWED, json_for_status),
-                )
+                .wrap(ErrorHandlers::new().handler(StatusCode::NOT_FOUND, json_for_status))
                 .wrap(from_fn(telemetry::observe))
         })
         // Our own signal handling drains first; actix's would stop at once.

@@ -23,7 +23,7 @@ use tracing::Instrument;
 use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
-use crate::error::ApiError;
+use crate::error::{ApiError, ProblemKind};
 use crate::state::AppState;
 
 /// The request's id: the caller's `X-Request-Id` when it is a short plain
@@ -106,7 +106,11 @@ pub async fn observe(
             .observe_request(&route, &method, status, seconds);
         for problem in &problems {
             state.metrics.count_problem(problem.problem.as_str());
-            if problem.problem == crate::error::ProblemKind::UnseenCode {
+            // A code outside the contract was never seen in training either.
+            if matches!(
+                problem.problem,
+                ProblemKind::UnseenCode | ProblemKind::NotAnAllowedCode
+            ) {
                 let feature = problem.field.rsplit('.').next().unwrap_or_default();
                 state.metrics.count_unseen(feature);
             }
@@ -120,8 +124,11 @@ pub async fn observe(
             .map(|p| format!("{}:{}", p.field, p.problem.as_str()))
             .collect();
         let error = res.response().error().filter(|_| status >= 500);
-        if let Some(error) = error {
+        let internal = error.is_some_and(|e| matches!(e.as_error(), Some(ApiError::Internal(_))));
+        if let (Some(error), true) = (error, internal) {
             tracing::error!(error = %error, "request failed");
+        } else if let Some(error) = error {
+            tracing::warn!(error = %error, "request refused");
         } else if !problems.is_empty() {
             tracing::info!(problems = listed.join(","), "request rejected");
         } else if QUIET_ROUTES.contains(&route.as_str()) {

@@ -19,7 +19,7 @@ use heartlab_deploy_tests::artifacts::{self, request_body};
 use heartlab_deploy_tests::docker::{build_image, inspect, Container, Mount};
 use heartlab_deploy_tests::kubelet::{self, agent, probe_status, probe_succeeds, Outcome};
 use heartlab_deploy_tests::manifests::{container_settings, named, render, ContainerSettings};
-use heartlab_deploy_tests::run_ok;
+use heartlab_deploy_tests::{root, run_ok};
 use serde_json::Value;
 
 /// The image must stay under this (the issue's 25 MB).
@@ -134,10 +134,13 @@ fn the_image_is_small_labelled_non_root_and_holds_only_the_server_and_the_model(
 
     assert_eq!(inspect(image, "{{.Config.User}}"), "10001:10001");
     let label = |name: &str| inspect(image, &format!("{{{{index .Config.Labels \"{name}\"}}}}"));
-    assert_eq!(
-        label("org.opencontainers.image.version"),
-        env!("CARGO_PKG_VERSION")
-    );
+    let server_manifest = std::fs::read_to_string(root().join("server/Cargo.toml")).unwrap();
+    let server_version = server_manifest
+        .lines()
+        .find_map(|l| l.strip_prefix("version = \""))
+        .and_then(|v| v.strip_suffix('"'))
+        .expect("the server crate's version");
+    assert_eq!(label("org.opencontainers.image.version"), server_version);
     let commit = label("org.opencontainers.image.revision");
     assert!(
         commit.len() == 12 && commit.chars().all(|c| c.is_ascii_hexdigit()),

@@ -423,11 +423,13 @@ struct Tally {
     v1_after_sigterm: usize,
 }
 
-#[test]
-fn replacing_v1_with_v2_under_steady_load_loses_no_request() {
-    let _serial = serial();
+/// One step of the rolling update under a steady stream of requests: v2
+/// (`new`) is started and waited for, v1 (`old`) gets SIGTERM and leaves
+/// the endpoints after the propagation delay; the kubelet waits at most the
+/// grace period. Returns what the clients saw and how v1 went.
+fn replace_under_load(old: &ContainerSettings, new: &ContainerSettings) -> Replacement {
     let f = fixture();
-    let (v1, _) = start_ready(&f.stable, &[]);
+    let (v1, _) = start_ready(old, &[]);
     let patients = Arc::new(patients());
     let expected = |model: &Model| -> Vec<u64> {
         patients
@@ -494,7 +496,7 @@ fn replacing_v1_with_v2_under_steady_load_loses_no_request() {
     // Steady state on v1, then the rolling update's steps for one pod:
     // maxSurge 1 starts v2; maxUnavailable 0 waits for it to be ready.
     std::thread::sleep(Duration::from_secs(2));
-    let (v2, v2_ready) = start_ready(&f.canary, &[]);
+    let (v2, v2_ready) = start_ready(new, &[]);
     endpoints.lock().unwrap().push(v2.host_port);
     std::thread::sleep(Duration::from_secs(1));
 
@@ -504,7 +506,7 @@ fn replacing_v1_with_v2_under_steady_load_loses_no_request() {
     let terminated = Instant::now();
     *sigterm_at.lock().unwrap() = Some(terminated);
     std::thread::sleep(Duration::from_millis(300));
-    let readiness_while_draining = probe_status(&v1, &f.stable.readiness);
+    let readiness_while_draining = probe_status(&v1, &old.readiness);
     std::thread::sleep(ENDPOINT_PROPAGATION.saturating_sub(terminated.elapsed()));
     endpoints.lock().unwrap().retain(|p| *p != v1.host_port);
 
@@ -522,16 +524,39 @@ fn replacing_v1_with_v2_under_steady_load_loses_no_request() {
         c.join().unwrap();
     }
 
-    let t = tally.lock().unwrap();
+    let tally = std::mem::take(&mut *tally.lock().unwrap());
     eprintln!(
-        "rollout: {} requests sent, {} failed; v1 answered {} ({} after SIGTERM), v2 {}; \
-         v2 ready {v2_ready:?} after start; v1 exited (code, after SIGTERM) {exit:?}",
-        t.sent,
-        t.failed.len(),
-        t.v1,
-        t.v1_after_sigterm,
-        t.v2
+        "rollout (drain {}s): {} requests sent, {} failed; v1 answered {} ({} after SIGTERM), \
+         v2 {}; v2 ready {v2_ready:?} after start; v1 exited (code, after SIGTERM) {exit:?}",
+        old.env["HEARTLAB_SERVER_DRAIN_SECONDS"],
+        tally.sent,
+        tally.failed.len(),
+        tally.v1,
+        tally.v1_after_sigterm,
+        tally.v2
     );
+    Replacement {
+        tally,
+        readiness_while_draining,
+        exit,
+        logs: v1.logs(),
+    }
+}
+
+struct Replacement {
+    tally: Tally,
+    readiness_while_draining: Option<u16>,
+    /// v1's exit code and the time from SIGTERM, if it stopped in the grace.
+    exit: Option<(i64, Duration)>,
+    logs: String,
+}
+
+#[test]
+fn replacing_v1_with_v2_under_steady_load_loses_no_request() {
+    let _serial = serial();
+    let f = fixture();
+    let run = replace_under_load(&f.stable, &f.canary);
+    let t = &run.tally;
     assert!(
         t.failed.is_empty(),
         "{} of {} failed: {:#?}",
@@ -550,11 +575,30 @@ fn replacing_v1_with_v2_under_steady_load_loses_no_request() {
     );
     assert!(t.v2 > 0, "v2 never answered");
     assert_eq!(
-        readiness_while_draining,
+        run.readiness_while_draining,
         Some(503),
         "readiness while draining"
     );
-    let (code, took) = exit.expect("v1 still ran after the grace period: SIGKILL");
-    assert_eq!(code, 0, "v1's exit code after SIGTERM\n{}", v1.logs());
+    let (code, took) = run
+        .exit
+        .expect("v1 still ran after the grace period: SIGKILL");
+    assert_eq!(code, 0, "v1's exit code after SIGTERM\n{}", run.logs);
     assert!(took < f.stable.termination_grace);
+}
+
+/// The control: the same replacement with the drain set to 0 loses the
+/// requests sent to v1 before its endpoint removal propagated. This is what
+/// the test above would catch if the drain were removed or shortened.
+#[test]
+fn without_the_drain_the_same_replacement_loses_requests() {
+    let _serial = serial();
+    let f = fixture();
+    let mut old = f.stable.clone();
+    old.env
+        .insert("HEARTLAB_SERVER_DRAIN_SECONDS".into(), "0".into());
+    let run = replace_under_load(&old, &f.canary);
+    assert!(
+        !run.tally.failed.is_empty(),
+        "no request failed without the drain, so the zero above proves nothing"
+    );
 }

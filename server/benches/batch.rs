@@ -22,12 +22,19 @@ fn artifact_path() -> PathBuf {
 fn batch() -> Value {
     let rows: Vec<Value> = (0..1000)
         .map(|i| {
+            let restecg = [0, 2][i % 2];
+            let thal = [3, 6, 7][i % 3];
+            let chol = if i % 10 == 0 {
+                json!(null)
+            } else {
+                json!(150 + i % 250)
+            };
             json!({
                 "age": 30 + i % 50, "sex": i % 2, "cp": 1 + i % 4,
-                "trestbps": 100 + i % 80, "chol": if i % 10 == 0 { json!(null) } else { json!(150 + i % 250) },
-                "fbs": (i / 2) % 2, "restecg": [0, 2][i % 2], "thalach": 90 + i % 100,
+                "trestbps": 100 + i % 80, "chol": chol,
+                "fbs": (i / 2) % 2, "restecg": restecg, "thalach": 90 + i % 100,
                 "exang": (i / 3) % 2, "oldpeak": (i % 40) as f64 / 10.0, "slope": 1 + i % 3,
-                "ca": i % 4, "thal": [3, 6, 7][i % 3]
+                "ca": i % 4, "thal": thal
             })
         })
         .collect();
@@ -37,7 +44,10 @@ fn batch() -> Value {
 fn score_batch(c: &mut Criterion) {
     let path = artifact_path();
     let model = Model::load(&path).unwrap_or_else(|e| {
-        panic!("{e}\nRun `make train` first to make the artifact at {}", path.display())
+        panic!(
+            "{e}\nRun `make train` first to make the artifact at {}",
+            path.display()
+        )
     });
     let body = batch();
     let bytes = body.to_string();
@@ -45,14 +55,20 @@ fn score_batch(c: &mut Criterion) {
     c.bench_function("check_and_score_1000_rows", |b| {
         b.iter(|| {
             let patients = check_batch(&model.schema, &body, 1000).expect("a valid batch");
-            patients.iter().map(|p| model.score(p).probability).sum::<f64>()
+            patients
+                .iter()
+                .map(|p| model.score(p).probability)
+                .sum::<f64>()
         })
     });
     c.bench_function("parse_check_and_score_1000_rows", |b| {
         b.iter(|| {
             let body: Value = serde_json::from_str(&bytes).expect("valid JSON");
             let patients = check_batch(&model.schema, &body, 1000).expect("a valid batch");
-            patients.iter().map(|p| model.score(p).probability).sum::<f64>()
+            patients
+                .iter()
+                .map(|p| model.score(p).probability)
+                .sum::<f64>()
         })
     });
 }

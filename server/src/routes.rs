@@ -10,7 +10,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, ErrorBody, Problem};
-use crate::input::{self, Patient};
+use crate::input::{self, Patient, Place};
 use crate::openapi::{BatchRequestDoc, PatientDoc};
 use crate::state::{AppState, Model, Scored};
 use crate::telemetry::RequestId;
@@ -225,7 +225,9 @@ pub async fn predict(
     let model = ready_model(&state)?;
 
     let mut problems: Vec<Problem> = Vec::new();
-    let patient = model.schema.check_patient(&body, "", &mut problems);
+    let patient = model
+        .schema
+        .check_patient(&body, Place::Body, &mut problems);
     let Some(patient) = patient else {
         return Err(ApiError::Invalid(problems));
     };

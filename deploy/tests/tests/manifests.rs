@@ -12,8 +12,8 @@ use heartlab_deploy_tests::manifests::{
 use heartlab_deploy_tests::{root, run_ok};
 use serde_json::Value;
 
-/// The Kubernetes version the schemas are taken from: kind's node image of
-/// the kind release the README names.
+/// The Kubernetes version the schemas are taken from: one that current kind
+/// releases run, and the oldest the manifests are written for.
 const KUBERNETES_VERSION: &str = "1.32.0";
 
 /// Every Deployment of every deployed overlay, with the objects around it.

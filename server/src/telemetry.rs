@@ -44,8 +44,11 @@ const QUIET_ROUTES: [&str; 3] = ["/livez", "/readyz", "/metrics"];
 /// dropped (the queue blocks when full). Keep the guard until exit: dropping
 /// it flushes the last lines.
 pub fn init(format: LogFormat) -> WorkerGuard {
+    // 4096 queued lines (about 1 MiB) absorb a burst; past that the queue
+    // blocks rather than grow the process's memory or drop lines.
     let (writer, guard) = NonBlockingBuilder::default()
         .lossy(false)
+        .buffered_lines_limit(4096)
         .finish(std::io::stdout());
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()

@@ -33,17 +33,18 @@ stop() {
 trap 'stop; rm -rf "$WORK"' EXIT
 
 # The server as deployed: JSON logs at info (sent to /dev/null), one worker
-# per core, no drain so each stop is quick.
+# per core, no drain so each stop is quick. Arguments: log level, artifact,
+# and the endpoint that must answer 200 before the run goes on.
 start() {
-  HEARTLAB_SERVER_HOST=127.0.0.1 HEARTLAB_SERVER_PORT=$PORT HEARTLAB_SERVER_ARTIFACT=$ARTIFACT \
+  HEARTLAB_SERVER_HOST=127.0.0.1 HEARTLAB_SERVER_PORT=$PORT HEARTLAB_SERVER_ARTIFACT=${2:-$ARTIFACT} \
     HEARTLAB_SERVER_DRAIN_SECONDS=0 HEARTLAB_SERVER_LOG_FORMAT=json RUST_LOG=${1:-info} \
     "$BIN" >/dev/null 2>&1 &
   PID=$!
   for _ in $(seq 1 500); do
-    curl -fs "$URL/readyz" >/dev/null 2>&1 && return 0
+    curl -fs "$URL/${3:-readyz}" >/dev/null 2>&1 && return 0
     sleep 0.01
   done
-  echo "bench: the server did not become ready" >&2
+  echo "bench: the server did not answer on /${3:-readyz}" >&2
   exit 1
 }
 
@@ -63,7 +64,15 @@ load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "bench: start to ready (20 starts)"
 startup=$(python3 "$HERE/start_to_ready.py" "$BIN" "$ARTIFACT" "$PORT" 20)
 
+# The same process with no model at all: the difference is what the model costs.
+start info "$WORK/no-such-artifact.json" livez
+sleep 0.5
+rss_no_model=$(rss_mib)
+stop
+
 start
+sleep 0.5
+rss_fresh=$(rss_mib)
 wrk -t2 -c32 -d2s -s "$HERE/post.lua" "$URL/v1/predict" >/dev/null
 rss_idle=$(rss_mib)
 
@@ -140,7 +149,10 @@ mkdir -p "$(dirname "$OUT")"
     echo "| the same with JSON parsing of the 1000 rows | | $parse_us µs | |"
   fi
   echo "| batch of 1000 rows over HTTP, median round trip | | $batch_http_ms ms | |"
-  echo "| resident memory, idle after warm-up | | $rss_idle MiB | |"
+  echo "| the model artifact on disk | | $(( $(stat -c %s "$ARTIFACT") / 1024 )) KiB | |"
+  echo "| resident memory, just started, no model (not ready) | | $rss_no_model MiB | |"
+  echo "| resident memory, just started, model loaded (ready) | | $rss_fresh MiB | |"
+  echo "| resident memory, idle after a 2 s warm-up load | | $rss_idle MiB | |"
   echo "| resident memory at peak load | < 20 MiB | $rss_load MiB | $(verdict "$rss_load < 20") |"
   echo "| resident memory after the first million predictions | < 20 MiB | $rss_first MiB | $(verdict "$rss_first < 20") |"
   echo "| resident memory after $million predictions in all | < 20 MiB, no growth | $rss_after MiB | $(verdict "$rss_after < 20 and $rss_after <= $rss_first + 0.5") |"

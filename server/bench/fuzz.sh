@@ -21,6 +21,7 @@ HEARTLAB_SERVER_HOST=127.0.0.1 HEARTLAB_SERVER_PORT=$PORT HEARTLAB_SERVER_ARTIFA
   HEARTLAB_SERVER_DRAIN_SECONDS=0 HEARTLAB_SERVER_LOG_FORMAT=json "$BIN" >"$LOG" 2>&1 &
 PID=$!
 trap 'kill -TERM $PID 2>/dev/null; wait $PID 2>/dev/null || true; rm -f "$LOG"' EXIT
+SCHEMATHESIS=$(cd "$(dirname "$SCHEMATHESIS")" && pwd)/$(basename "$SCHEMATHESIS")
 
 for _ in $(seq 1 300); do
   curl -fs "$URL/readyz" >/dev/null 2>&1 && break
@@ -29,11 +30,15 @@ for _ in $(seq 1 300); do
 done
 curl -fs "$URL/readyz" >/dev/null || { tail -20 "$LOG" >&2; echo "fuzz: never ready" >&2; exit 1; }
 
-"$SCHEMATHESIS" run "$URL/openapi.json" \
+# Run from a scratch folder: hypothesis and schemathesis leave their caches
+# in the working directory.
+SCRATCH=$(mktemp -d)
+(cd "$SCRATCH" && "$SCHEMATHESIS" run "$URL/openapi.json" \
   --checks all \
   --max-examples "${FUZZ_EXAMPLES:-100}" \
   --seed "${FUZZ_SEED:-7}" \
-  --no-color
+  --no-color)
+rm -rf "$SCRATCH"
 
 # The fuzzer saw no 5xx in its own checks; the server's log must agree.
 if grep -q '"status":5[0-9][0-9]' "$LOG"; then

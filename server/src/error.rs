@@ -100,6 +100,10 @@ impl Problem {
     }
 }
 
+/// Problems listed in one answer. A body of thousands of unknown keys
+/// would otherwise get an answer many times its own size.
+pub const MAX_LISTED: usize = 100;
+
 /// The body of every error response.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct ErrorBody {
@@ -184,14 +188,21 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let problems = self.problems();
+        let mut problems = self.problems();
         let message = match self {
             ApiError::Invalid(p) if p.len() == 1 => "1 problem with the input".to_owned(),
+            ApiError::Invalid(p) if p.len() > MAX_LISTED => {
+                format!(
+                    "{} problems with the input; the first {MAX_LISTED} are listed",
+                    p.len()
+                )
+            }
             ApiError::Invalid(p) => format!("{} problems with the input", p.len()),
             // An internal error's detail goes to the log, not to the client.
             ApiError::Internal(_) => "internal error".to_owned(),
             other => other.to_string(),
         };
+        problems.truncate(MAX_LISTED);
         HttpResponse::build(self.status_code()).json(ErrorBody {
             error: self.code().to_owned(),
             message,

@@ -25,7 +25,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    heartlab_server::telemetry::init(config.log_format);
+    let _log_guard = heartlab_server::telemetry::init(config.log_format);
 
     let result = actix_web::rt::System::new().block_on(async move {
         let app = Application::build(&config)?;

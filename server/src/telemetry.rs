@@ -20,6 +20,7 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage};
 use tracing::Instrument;
+use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
@@ -38,12 +39,21 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 const QUIET_ROUTES: [&str; 3] = ["/livez", "/readyz", "/metrics"];
 
 /// Installs the global subscriber: JSON lines or pretty text, filtered by
-/// `RUST_LOG` (default `info`).
-pub fn init(format: LogFormat) {
+/// `RUST_LOG` (default `info`). Lines are written to stdout by a background
+/// thread, so a slow log reader never holds up a request; nothing is
+/// dropped (the queue blocks when full). Keep the guard until exit: dropping
+/// it flushes the last lines.
+pub fn init(format: LogFormat) -> WorkerGuard {
+    // 4096 queued lines (about 1 MiB) absorb a burst; past that the queue
+    // blocks rather than grow the process's memory or drop lines.
+    let (writer, guard) = NonBlockingBuilder::default()
+        .lossy(false)
+        .buffered_lines_limit(4096)
+        .finish(std::io::stdout());
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stdout);
+        .with_writer(writer);
     // A second init (tests) keeps the first subscriber; that is fine.
     let _ = match format {
         LogFormat::Json => builder
@@ -54,6 +64,7 @@ pub fn init(format: LogFormat) {
             .try_init(),
         LogFormat::Pretty => builder.compact().try_init(),
     };
+    guard
 }
 
 fn incoming_id(req: &ServiceRequest) -> Option<String> {
@@ -72,14 +83,9 @@ pub async fn observe(
     req.extensions_mut().insert(RequestId(id.clone()));
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let method = req.method().to_string();
-    let span = tracing::info_span!(
-        "request",
-        request_id = %id,
-        method = %method,
-        route = tracing::field::Empty,
-        status = tracing::field::Empty,
-        latency_ms = tracing::field::Empty,
-    );
+    // Route, status and latency go on the closing event rather than being
+    // recorded into the span: each record re-formats the span's fields.
+    let span = tracing::info_span!("request", request_id = %id, method = %method);
 
     let mut res = next.call(req).instrument(span.clone()).await?;
 
@@ -89,9 +95,7 @@ pub async fn observe(
         .match_pattern()
         .unwrap_or_else(|| "unmatched".to_owned());
     let status = res.status().as_u16();
-    span.record("route", route.as_str());
-    span.record("status", status);
-    span.record("latency_ms", seconds * 1000.0);
+    let latency_ms = seconds * 1000.0;
 
     // Field names and kinds only: the messages may quote the values sent.
     let problems = res
@@ -126,15 +130,16 @@ pub async fn observe(
         let error = res.response().error().filter(|_| status >= 500);
         let internal = error.is_some_and(|e| matches!(e.as_error(), Some(ApiError::Internal(_))));
         if let (Some(error), true) = (error, internal) {
-            tracing::error!(error = %error, "request failed");
+            tracing::error!(route, status, latency_ms, error = %error, "request failed");
         } else if let Some(error) = error {
-            tracing::warn!(error = %error, "request refused");
+            tracing::warn!(route, status, latency_ms, error = %error, "request refused");
         } else if !problems.is_empty() {
-            tracing::info!(problems = listed.join(","), "request rejected");
+            let problems = listed.join(",");
+            tracing::info!(route, status, latency_ms, problems, "request rejected");
         } else if QUIET_ROUTES.contains(&route.as_str()) {
-            tracing::debug!("request done");
+            tracing::debug!(route, status, latency_ms, "request done");
         } else {
-            tracing::info!("request done");
+            tracing::info!(route, status, latency_ms, "request done");
         }
     });
 

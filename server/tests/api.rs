@@ -368,3 +368,21 @@ fn a_request_id_sent_by_the_caller_is_kept() {
         .unwrap();
     assert_eq!(answer.headers()["x-request-id"], "gateway-abc-123");
 }
+
+#[test]
+fn an_answer_lists_at_most_a_hundred_problems_and_says_how_many() {
+    let mut body = patient();
+    for i in 0..500 {
+        body[format!("junk{i}")] = json!(i);
+    }
+
+    let answer = shared().post_json("/v1/predict", &body);
+
+    assert_eq!(answer.status, 422);
+    let answer = answer.json();
+    assert_eq!(answer["problems"].as_array().map(Vec::len), Some(100));
+    assert_eq!(
+        answer["message"],
+        "500 problems with the input; the first 100 are listed"
+    );
+}

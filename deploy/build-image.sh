@@ -54,6 +54,10 @@ version="$(sed -n 's/^version = "\(.*\)"/\1/p' "$root/server/Cargo.toml" | head 
 commit="$(git -C "$root" rev-parse --short=12 HEAD 2>/dev/null || echo unknown)"
 model="$(sha256sum "$artifact" | cut -c 1-12)"
 
+# The image this tag named before, removed after the build when replaced, so
+# repeated builds (every test run makes two) leave no untagged images behind.
+previous="$(docker image inspect --format '{{.Id}}' "$image_name:$tag" 2>/dev/null || true)"
+
 echo "build-image: docker build $image_name:$tag (model sha256 $model...)"
 DOCKER_BUILDKIT="${DOCKER_BUILDKIT:-0}" docker build --quiet \
   --file "$root/deploy/Dockerfile" \
@@ -62,6 +66,11 @@ DOCKER_BUILDKIT="${DOCKER_BUILDKIT:-0}" docker build --quiet \
   --build-arg "GIT_COMMIT=$commit" \
   --build-arg "MODEL_VERSION=$model" \
   "$context" >/dev/null
+
+current="$(docker image inspect --format '{{.Id}}' "$image_name:$tag")"
+if [[ -n "$previous" && "$previous" != "$current" ]]; then
+  docker image rm "$previous" >/dev/null 2>&1 || true
+fi
 
 size="$(docker image inspect --format '{{.Size}}' "$image_name:$tag")"
 echo "build-image: $image_name:$tag is $size bytes ($(( size / 1024 / 1024 )) MiB)"

@@ -36,7 +36,8 @@ NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 GENERATED := book/src/generated
 
 .PHONY: help setup data validate report cleaning train export leakage pipeline perf lab test \
-	lint cargo-test notebooks book bench clean push pull runs mlflow sweep
+	lint cargo-test notebooks book bench clean push pull runs mlflow sweep server fuzz-server \
+	bench-server image deploy undeploy canary promote rollback
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -54,6 +55,16 @@ setup: ## install the pinned tools: Python venv, evcxr Jupyter kernel, mdBook (s
 	  $(VENV)/bin/pip install --quiet --disable-pip-version-check -r lab/requirements.txt; \
 	  cp lab/requirements.txt $(VENV)/.installed; \
 	else echo "setup: Python tools already installed in $(VENV)"; fi
+	@if ! cmp -s lab/requirements-serving.txt $(VENV)/.installed-serving 2>/dev/null; then \
+	  echo "setup: serving tools (schemathesis) into $(VENV)"; \
+	  $(VENV)/bin/pip install --quiet --disable-pip-version-check -r lab/requirements-serving.txt; \
+	  cp lab/requirements-serving.txt $(VENV)/.installed-serving; \
+	else echo "setup: serving tools already installed in $(VENV)"; fi
+	@if ! cmp -s lab/requirements-deploy.txt $(VENV)/.installed-deploy 2>/dev/null; then \
+	  echo "setup: deploy test tools (kubernetes-validate) into $(VENV)"; \
+	  $(VENV)/bin/pip install --quiet --disable-pip-version-check -r lab/requirements-deploy.txt; \
+	  cp lab/requirements-deploy.txt $(VENV)/.installed-deploy; \
+	else echo "setup: deploy test tools already installed in $(VENV)"; fi
 	@if ! $(CARGO) install --list | grep -q "^evcxr_jupyter v$(EVCXR_VERSION):"; then \
 	  echo "setup: building evcxr_jupyter $(EVCXR_VERSION) (several minutes, once)"; \
 	  $(CARGO) install --quiet --locked evcxr_jupyter --version $(EVCXR_VERSION); \
@@ -133,14 +144,14 @@ perf: data ## phases 4 and 6: fit time and memory (real and 920,000 rows), pipel
 
 lab: setup pipeline perf sweep notebooks book ## run the lab end to end
 
-test: setup lint cargo-test notebooks book ## every check CI runs
+test: setup lint cargo-test fuzz-server notebooks book ## every check CI runs
 
 lint: ## formatting and clippy, warnings as errors
 	$(CARGO) fmt --all -- --check
-	$(CARGO) clippy --quiet --all-targets -- -D warnings
+	$(CARGO) clippy --quiet --workspace --all-targets -- -D warnings
 
-cargo-test: data ## the Rust tests: unit, property, snapshot, integration
-	$(CARGO) test --quiet
+cargo-test: data ## the Rust tests: unit, property, snapshot, integration, server, deploy
+	$(CARGO) test --quiet --workspace
 
 notebooks: pipeline sweep ## run every notebook headless on the evcxr kernel into the book
 	$(call require,$(JUPYTER),Run 'make setup' first.)
@@ -164,10 +175,13 @@ book: pipeline perf sweep notebooks ## build the mdBook into book/build/
 	cp lab/reports/perf/pipeline.md $(GENERATED)/phase-6/
 	$(DVC) dag > $(GENERATED)/phase-6/dag.txt
 	$(HEARTLAB) params > $(GENERATED)/parameters.md
+	@mkdir -p $(GENERATED)/phase-7; if [ -f lab/reports/serving/bench.md ]; then \
+	  cp lab/reports/serving/bench.md $(GENERATED)/phase-7/; else \
+	  echo '*No figures yet: `make bench-server` measures them on your machine.*' > $(GENERATED)/phase-7/bench.md; fi
 	mdbook build book
 	@echo "book: open book/build/index.html"
 
-bench: data train ## criterion benchmarks (release build)
+bench: data train bench-server ## criterion benchmarks and the server under load (release build)
 	$(CARGO) bench --bench phase1
 	$(CARGO) bench --bench phase4
 	$(CARGO) bench --bench artifact
@@ -175,3 +189,48 @@ bench: data train ## criterion benchmarks (release build)
 clean: ## remove build outputs and generated files (keeps data/raw, lab/runs, the DVC cache)
 	rm -rf book/build $(GENERATED) lab/reports lab/out data/validated
 	$(CARGO) clean
+
+# --- Phase 7: the prediction server (server/, crate heartlab-server) ---------
+# Built on its own (-p) so the library comes without polars or linfa.
+SERVER_TARGET := $(or $(CARGO_TARGET_DIR),target)
+SERVER_ARTIFACT ?= lab/out/model/artifact.json
+SERVER_FUZZ_PORT ?= 18480
+
+server: ## build the release prediction server (no polars, about a minute)
+	$(CARGO) build --quiet --release -p heartlab-server
+	@echo "server: $(SERVER_TARGET)/release/heartlab-server"
+
+fuzz-server: train ## schemathesis, driven by the server's OpenAPI document, against the running server
+	$(call require,$(VENV)/bin/schemathesis,Run 'make setup' first.)
+	$(CARGO) build --quiet -p heartlab-server
+	bash server/bench/fuzz.sh $(SERVER_TARGET)/debug/heartlab-server $(SERVER_ARTIFACT) \
+	  $(VENV)/bin/schemathesis $(SERVER_FUZZ_PORT)
+
+bench-server: train ## the server under load on loopback: throughput, p99, memory, start-up
+	$(call require,wrk,Install it with: apt-get install -y wrk)
+	$(call require,hey,Install it with: apt-get install -y hey)
+	$(CARGO) build --quiet --release -p heartlab-server
+	$(CARGO) bench --quiet -p heartlab-server --bench batch
+	bash server/bench/load.sh $(SERVER_TARGET)/release/heartlab-server $(SERVER_ARTIFACT) \
+	  lab/reports/serving/bench.md $(SERVER_TARGET)/criterion
+
+# Phases 7-8: the container image and the kind cluster (deploy/README.md).
+IMAGE_TAG ?= $(shell deploy/deploy.sh images | sed -n 's/^stable //p')
+
+image: ## build the server image (static binary, scratch) from lab/out/model/artifact.json
+	deploy/build-image.sh $(IMAGE_TAG)
+
+deploy: ## kind cluster (if none), image, load, apply the kind overlay, wait, one prediction
+	deploy/deploy.sh deploy
+
+undeploy: ## remove the server and the canary from the kind cluster (the cluster stays)
+	deploy/deploy.sh undeploy
+
+canary: ## run the next model version (lab/out/model) beside the stable one, 1 pod in 4
+	deploy/deploy.sh canary
+
+promote: ## the stable track takes the canary's image, then the canary goes
+	deploy/deploy.sh promote
+
+rollback: ## remove the canary; the stable track keeps serving unchanged
+	deploy/deploy.sh rollback

@@ -1,0 +1,26 @@
+//! heartlab-server: the lab's model over HTTP.
+//!
+//! - [`config`]: file and environment settings, checked at start.
+//! - [`state`]: the loaded, verified, warmed-up model and the readiness flag.
+//! - [`input`]: every request checked against the artifact's input schema.
+//! - [`error`]: every error body and its status code, in one place.
+//! - [`routes`]: the endpoints.
+//! - [`openapi`]: the OpenAPI document, generated from the code.
+//! - [`metrics`]: Prometheus metrics.
+//! - [`telemetry`]: logs and the per-request span.
+//! - [`startup`]: building, running and draining the server.
+//!
+//! It depends on the `heartlab` library without its `lab` feature: the
+//! prediction path needs no polars or linfa.
+pub mod config;
+pub mod error;
+pub mod input;
+pub mod metrics;
+pub mod openapi;
+pub mod routes;
+pub mod startup;
+pub mod state;
+pub mod telemetry;
+
+pub use config::Config;
+pub use startup::{shutdown_signal, Application};

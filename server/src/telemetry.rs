@@ -1,0 +1,151 @@
+//! Logs and the per-request span.
+//!
+//! One middleware gives every request its id, its span, its metrics and its
+//! one log line, so no handler can forget any of them. It is a small
+//! `from_fn` function rather than tracing-actix-web, because the same place
+//! must also count the request in our Prometheus registry and name the
+//! problems of a rejected request; tracing-actix-web would still need a
+//! second middleware for that.
+//!
+//! What is logged: request id, method, route pattern (never the raw path or
+//! query), status, latency, and for a rejected request the fields and kinds
+//! of its problems. Never a body and never an input value: patient data
+//! stays out of the logs.
+
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{web, HttpMessage};
+use tracing::Instrument;
+use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
+use tracing_subscriber::EnvFilter;
+
+use crate::config::LogFormat;
+use crate::error::{ApiError, ProblemKind};
+use crate::state::AppState;
+
+/// The request's id: the caller's `X-Request-Id` when it is a short plain
+/// token (so a gateway's id follows the request), otherwise a new UUID.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// Routes that probes and scrapers hit every few seconds: logged at debug
+/// so they do not bury the requests people look for.
+const QUIET_ROUTES: [&str; 3] = ["/livez", "/readyz", "/metrics"];
+
+/// Installs the global subscriber: JSON lines or pretty text, filtered by
+/// `RUST_LOG` (default `info`). Lines are written to stdout by a background
+/// thread, so a slow log reader never holds up a request; nothing is
+/// dropped (the queue blocks when full). Keep the guard until exit: dropping
+/// it flushes the last lines.
+pub fn init(format: LogFormat) -> WorkerGuard {
+    // 4096 queued lines (about 1 MiB) absorb a burst; past that the queue
+    // blocks rather than grow the process's memory or drop lines.
+    let (writer, guard) = NonBlockingBuilder::default()
+        .lossy(false)
+        .buffered_lines_limit(4096)
+        .finish(std::io::stdout());
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer);
+    // A second init (tests) keeps the first subscriber; that is fine.
+    let _ = match format {
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init(),
+        LogFormat::Pretty => builder.compact().try_init(),
+    };
+    guard
+}
+
+fn incoming_id(req: &ServiceRequest) -> Option<String> {
+    let value = req.headers().get(REQUEST_ID_HEADER)?.to_str().ok()?;
+    let plain = |c: char| c.is_ascii_alphanumeric() || "-_.".contains(c);
+    (!value.is_empty() && value.len() <= 64 && value.chars().all(plain)).then(|| value.to_owned())
+}
+
+/// The middleware: id, span, metrics, one log line, and the id echoed back.
+pub async fn observe(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = Instant::now();
+    let id = incoming_id(&req).unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let method = req.method().to_string();
+    // Route, status and latency go on the closing event rather than being
+    // recorded into the span: each record re-formats the span's fields.
+    let span = tracing::info_span!("request", request_id = %id, method = %method);
+
+    let mut res = next.call(req).instrument(span.clone()).await?;
+
+    let seconds = started.elapsed().as_secs_f64();
+    let route = res
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let status = res.status().as_u16();
+    let latency_ms = seconds * 1000.0;
+
+    // Field names and kinds only: the messages may quote the values sent.
+    let problems = res
+        .response()
+        .error()
+        .and_then(|e| e.as_error::<ApiError>())
+        .map(ApiError::problems)
+        .unwrap_or_default();
+    if let Some(state) = &state {
+        state
+            .metrics
+            .observe_request(&route, &method, status, seconds);
+        for problem in &problems {
+            state.metrics.count_problem(problem.problem.as_str());
+            // A code outside the contract was never seen in training either.
+            if matches!(
+                problem.problem,
+                ProblemKind::UnseenCode | ProblemKind::NotAnAllowedCode
+            ) {
+                let feature = problem.field.rsplit('.').next().unwrap_or_default();
+                state.metrics.count_unseen(feature);
+            }
+        }
+    }
+
+    span.in_scope(|| {
+        let listed: Vec<String> = problems
+            .iter()
+            .take(20)
+            .map(|p| format!("{}:{}", p.field, p.problem.as_str()))
+            .collect();
+        let error = res.response().error().filter(|_| status >= 500);
+        let internal = error.is_some_and(|e| matches!(e.as_error(), Some(ApiError::Internal(_))));
+        if let (Some(error), true) = (error, internal) {
+            tracing::error!(route, status, latency_ms, error = %error, "request failed");
+        } else if let Some(error) = error {
+            tracing::warn!(route, status, latency_ms, error = %error, "request refused");
+        } else if !problems.is_empty() {
+            let problems = listed.join(",");
+            tracing::info!(route, status, latency_ms, problems, "request rejected");
+        } else if QUIET_ROUTES.contains(&route.as_str()) {
+            tracing::debug!(route, status, latency_ms, "request done");
+        } else {
+            tracing::info!(route, status, latency_ms, "request done");
+        }
+    });
+
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        res.headers_mut()
+            .insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
+    }
+    Ok(res)
+}

@@ -48,6 +48,12 @@ start() {
   exit 1
 }
 
+# The server's CPU time so far (user + system), in microseconds.
+cpu_us() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%d", ($14 + $15) * 1000000 / hz }' "/proc/$PID/stat"; }
+
+# Microseconds of server CPU per request over one wrk run: $1 = CPU before, $2 = wrk output.
+per_request() { echo $(( ($(cpu_us) - $1) / $(total "$2") )); }
+
 rss_mib() { awk '/^VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$PID/status"; }
 
 # wrk's "Requests/sec:" line, and its total request count.
@@ -81,13 +87,19 @@ rss_idle=$(rss_mib)
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 for round in 1 2 3; do
   echo "bench: round $round: /livez then /v1/predict at peak (${DURATION}s each)"
+  cpu=$(cpu_us)
   wrk -t2 -c32 -d"${DURATION}s" "$URL/livez" > "$WORK/livez-$round.txt"
+  per_request "$cpu" "$WORK/livez-$round.txt" >> "$WORK/cpu-livez.txt"
+  cpu=$(cpu_us)
   wrk -t2 -c32 -d"${DURATION}s" -s "$HERE/post.lua" "$URL/v1/predict" > "$WORK/predict-$round.txt" &
   wrk_pid=$!
   sleep $(( DURATION / 2 ))
   rss_mib >> "$WORK/rss-load.txt"; echo >> "$WORK/rss-load.txt"
   wait $wrk_pid
+  per_request "$cpu" "$WORK/predict-$round.txt" >> "$WORK/cpu-predict.txt"
 done
+cpu_livez=$(median < "$WORK/cpu-livez.txt")
+cpu_predict=$(median < "$WORK/cpu-predict.txt")
 livez_rps=$(for r in 1 2 3; do rps "$WORK/livez-$r.txt"; echo; done | median)
 predict_rps=$(for r in 1 2 3; do rps "$WORK/predict-$r.txt"; echo; done | median)
 rss_load=$(sort -n "$WORK/rss-load.txt" | tail -1)
@@ -120,8 +132,12 @@ stop
 # What the per-request log line costs: the same pair with it filtered out.
 echo "bench: /livez and /v1/predict with request lines off (RUST_LOG=warn)"
 start warn
+cpu=$(cpu_us)
 wrk -t2 -c32 -d"${DURATION}s" "$URL/livez" > "$WORK/livez-quiet.txt"
+cpu_livez_quiet=$(per_request "$cpu" "$WORK/livez-quiet.txt")
+cpu=$(cpu_us)
 wrk -t2 -c32 -d"${DURATION}s" -s "$HERE/post.lua" "$URL/v1/predict" > "$WORK/predict-quiet.txt"
+cpu_predict_quiet=$(per_request "$cpu" "$WORK/predict-quiet.txt")
 stop
 livez_quiet=$(rps "$WORK/livez-quiet.txt")
 predict_quiet=$(rps "$WORK/predict-quiet.txt")
@@ -142,7 +158,9 @@ mkdir -p "$(dirname "$OUT")"
   echo "|---|---|---:|---|"
   echo "| /livez peak throughput, the HTTP ceiling (median of 3) | | $livez_rps req/s | |"
   echo "| /v1/predict peak throughput (median of 3) | ≥ 80% of /livez | $predict_rps req/s ($ratio%) | $(verdict "$ratio >= 80") |"
+  echo "| server CPU per request, /livez and /v1/predict (median of 3; steadier than throughput on a shared machine) | | $cpu_livez and $cpu_predict µs ($(( 100 * cpu_livez / cpu_predict ))%) | |"
   echo "| the same, request log lines off (\`RUST_LOG=warn\`, one round) | ≥ 80% of /livez | $predict_quiet of $livez_quiet req/s ($ratio_quiet%) | $(verdict "$ratio_quiet >= 80") |"
+  echo "| server CPU per request with request log lines off | | $cpu_livez_quiet and $cpu_predict_quiet µs ($(( 100 * cpu_livez_quiet / cpu_predict_quiet ))%) | |"
   echo "| p99 latency at half of peak ($half_rps req/s sent) | < 5 ms | $p99_ms ms ($half_bad non-200) | $(verdict "$p99_ms < 5 and $half_bad == 0") |"
   echo "| batch of 1000 rows checked and scored in the server (criterion median) | < 2 ms | $batch_us µs | $(verdict "'$batch_us' != 'n/a' and float('0$batch_us') < 2000") |"
   if [ "$batch_us" != n/a ]; then

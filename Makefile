@@ -177,7 +177,8 @@ book: pipeline perf sweep notebooks ## build the mdBook into book/build/
 	$(HEARTLAB) params > $(GENERATED)/parameters.md
 	@mkdir -p $(GENERATED)/phase-7; if [ -f lab/reports/serving/bench.md ]; then \
 	  cp lab/reports/serving/bench.md $(GENERATED)/phase-7/; else \
-	  echo '*No figures yet: `make bench-server` measures them on your machine.*' > $(GENERATED)/phase-7/bench.md; fi
+	  echo '*No figures yet: `make bench-server` measures them on your machine.*' \
+	    > $(GENERATED)/phase-7/bench.md; fi
 	mdbook build book
 	@echo "book: open book/build/index.html"
 
@@ -200,7 +201,7 @@ server: ## build the release prediction server (no polars, about a minute)
 	$(CARGO) build --quiet --release -p heartlab-server
 	@echo "server: $(SERVER_TARGET)/release/heartlab-server"
 
-fuzz-server: train ## schemathesis, driven by the server's OpenAPI document, against the running server
+fuzz-server: train ## schemathesis against the running server, from its own OpenAPI document
 	$(call require,$(VENV)/bin/schemathesis,Run 'make setup' first.)
 	$(CARGO) build --quiet -p heartlab-server
 	bash server/bench/fuzz.sh $(SERVER_TARGET)/debug/heartlab-server $(SERVER_ARTIFACT) \

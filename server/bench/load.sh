@@ -22,9 +22,11 @@ WORK=$(mktemp -d)
 PID=
 
 for tool in wrk hey curl python3; do
-  command -v "$tool" >/dev/null || { echo "bench: $tool is not installed (apt-get install -y $tool)" >&2; exit 1; }
+  command -v "$tool" >/dev/null \
+    || { echo "bench: $tool is not installed (apt-get install -y $tool)" >&2; exit 1; }
 done
-[ -f "$ARTIFACT" ] || { echo "bench: no artifact at $ARTIFACT; run 'make train' first" >&2; exit 1; }
+[ -f "$ARTIFACT" ] \
+  || { echo "bench: no artifact at $ARTIFACT; run 'make train' first" >&2; exit 1; }
 
 stop() {
   if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then kill -TERM "$PID"; wait "$PID" || true; fi
@@ -36,9 +38,9 @@ trap 'stop; rm -rf "$WORK"' EXIT
 # per core, no drain so each stop is quick. Arguments: log level, artifact,
 # and the endpoint that must answer 200 before the run goes on.
 start() {
-  HEARTLAB_SERVER_HOST=127.0.0.1 HEARTLAB_SERVER_PORT=$PORT HEARTLAB_SERVER_ARTIFACT=${2:-$ARTIFACT} \
-    HEARTLAB_SERVER_DRAIN_SECONDS=0 HEARTLAB_SERVER_LOG_FORMAT=json RUST_LOG=${1:-info} \
-    "$BIN" >/dev/null 2>&1 &
+  HEARTLAB_SERVER_HOST=127.0.0.1 HEARTLAB_SERVER_PORT=$PORT \
+    HEARTLAB_SERVER_ARTIFACT=${2:-$ARTIFACT} HEARTLAB_SERVER_DRAIN_SECONDS=0 \
+    HEARTLAB_SERVER_LOG_FORMAT=json RUST_LOG=${1:-info} "$BIN" >/dev/null 2>&1 &
   PID=$!
   for _ in $(seq 1 500); do
     curl -fs "$URL/${3:-readyz}" >/dev/null 2>&1 && return 0
@@ -48,14 +50,24 @@ start() {
   exit 1
 }
 
+# The server's CPU time so far (user + system), in microseconds.
+cpu_us() {
+  awk -v hz="$(getconf CLK_TCK)" '{ printf "%d", ($14 + $15) * 1000000 / hz }' "/proc/$PID/stat"
+}
+
+# Microseconds of server CPU per request over one wrk run: $1 = CPU before, $2 = wrk output.
+per_request() { echo $(( ($(cpu_us) - $1) / $(total "$2") )); }
+
 rss_mib() { awk '/^VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$PID/status"; }
 
 # wrk's "Requests/sec:" line, and its total request count.
 rps() { awk '/^Requests\/sec/ { printf "%d", $2 }' "$1"; }
 total() { awk '/requests in/ { print $1 }' "$1"; }
 
-patient='{"age":63,"sex":1,"cp":4,"trestbps":145,"chol":null,"fbs":1,"restecg":2,"thalach":150,"exang":0,"oldpeak":2.3,"slope":3,"ca":0,"thal":6}'
-echo "$patient" > "$WORK/patient.json"
+cat > "$WORK/patient.json" <<'JSON'
+{"age": 63, "sex": 1, "cp": 4, "trestbps": 145, "chol": null, "fbs": 1, "restecg": 2,
+ "thalach": 150, "exang": 0, "oldpeak": 2.3, "slope": 3, "ca": 0, "thal": 6}
+JSON
 python3 -c "import json,sys; p=json.load(open(sys.argv[1])); print(json.dumps({'rows':[p]*1000}))" \
   "$WORK/patient.json" > "$WORK/batch.json"
 export BENCH_BODY="$WORK/patient.json"
@@ -81,13 +93,19 @@ rss_idle=$(rss_mib)
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 for round in 1 2 3; do
   echo "bench: round $round: /livez then /v1/predict at peak (${DURATION}s each)"
+  cpu=$(cpu_us)
   wrk -t2 -c32 -d"${DURATION}s" "$URL/livez" > "$WORK/livez-$round.txt"
+  per_request "$cpu" "$WORK/livez-$round.txt" >> "$WORK/cpu-livez.txt"
+  cpu=$(cpu_us)
   wrk -t2 -c32 -d"${DURATION}s" -s "$HERE/post.lua" "$URL/v1/predict" > "$WORK/predict-$round.txt" &
   wrk_pid=$!
   sleep $(( DURATION / 2 ))
   rss_mib >> "$WORK/rss-load.txt"; echo >> "$WORK/rss-load.txt"
   wait $wrk_pid
+  per_request "$cpu" "$WORK/predict-$round.txt" >> "$WORK/cpu-predict.txt"
 done
+cpu_livez=$(median < "$WORK/cpu-livez.txt")
+cpu_predict=$(median < "$WORK/cpu-predict.txt")
 livez_rps=$(for r in 1 2 3; do rps "$WORK/livez-$r.txt"; echo; done | median)
 predict_rps=$(for r in 1 2 3; do rps "$WORK/predict-$r.txt"; echo; done | median)
 rss_load=$(sort -n "$WORK/rss-load.txt" | tail -1)
@@ -99,7 +117,8 @@ hey -z "${DURATION}s" -c 32 -q $(( half / 32 )) -m POST -T application/json \
   -D "$WORK/patient.json" "$URL/v1/predict" > "$WORK/half.txt"
 p99_ms=$(awk '/99% in/ { printf "%.2f", $3 * 1000 }' "$WORK/half.txt")
 half_rps=$(awk '/Requests\/sec/ { printf "%d", $2 }' "$WORK/half.txt")
-half_bad=$(awk '/^\s*\[[0-9]+\]/ { gsub(/[\[\]]/, "", $1); if ($1 != "200") n += $2 } END { print n + 0 }' "$WORK/half.txt")
+half_bad=$(awk '/^\s*\[[0-9]+\]/ { gsub(/[\[\]]/, "", $1); if ($1 != "200") n += $2 }
+  END { print n + 0 }' "$WORK/half.txt")
 
 echo "bench: batches of 1000 over HTTP"
 hey -n 200 -c 1 -m POST -T application/json -D "$WORK/batch.json" "$URL/v1/predict/batch" \
@@ -120,46 +139,68 @@ stop
 # What the per-request log line costs: the same pair with it filtered out.
 echo "bench: /livez and /v1/predict with request lines off (RUST_LOG=warn)"
 start warn
+cpu=$(cpu_us)
 wrk -t2 -c32 -d"${DURATION}s" "$URL/livez" > "$WORK/livez-quiet.txt"
+cpu_livez_quiet=$(per_request "$cpu" "$WORK/livez-quiet.txt")
+cpu=$(cpu_us)
 wrk -t2 -c32 -d"${DURATION}s" -s "$HERE/post.lua" "$URL/v1/predict" > "$WORK/predict-quiet.txt"
+cpu_predict_quiet=$(per_request "$cpu" "$WORK/predict-quiet.txt")
 stop
 livez_quiet=$(rps "$WORK/livez-quiet.txt")
 predict_quiet=$(rps "$WORK/predict-quiet.txt")
 ratio_quiet=$(( 100 * predict_quiet / livez_quiet ))
 
-batch_us=n/a
-if [ -n "$CRITERION" ] && [ -f "$CRITERION/check_and_score_1000_rows/new/estimates.json" ]; then
-  batch_us=$(python3 -c "import json,sys; print('%.0f' % (json.load(open(sys.argv[1]))['median']['point_estimate'] / 1000))" \
-    "$CRITERION/check_and_score_1000_rows/new/estimates.json")
-  parse_us=$(python3 -c "import json,sys; print('%.0f' % (json.load(open(sys.argv[1]))['median']['point_estimate'] / 1000))" \
-    "$CRITERION/parse_check_and_score_1000_rows/new/estimates.json")
-fi
+# A criterion estimate in microseconds (the median), or n/a without one.
+estimate_us() {
+  local file="$CRITERION/$1/new/estimates.json"
+  if [ -n "$CRITERION" ] && [ -f "$file" ]; then
+    python3 -c "import json, sys
+print('%.0f' % (json.load(open(sys.argv[1]))['median']['point_estimate'] / 1000))" "$file"
+  else
+    echo n/a
+  fi
+}
+batch_us=$(estimate_us check_and_score_1000_rows)
+parse_us=$(estimate_us parse_check_and_score_1000_rows)
+artifact_kib=$(( $(stat -c %s "$ARTIFACT") / 1024 ))
+cpu_ratio=$(( 100 * cpu_livez / cpu_predict ))
+cpu_ratio_quiet=$(( 100 * cpu_livez_quiet / cpu_predict_quiet ))
 
 verdict() { if python3 -c "import sys; sys.exit(0 if $1 else 1)"; then echo yes; else echo no; fi; }
+row() { printf '| %s | %s | %s | %s |\n' "$@"; }
 mkdir -p "$(dirname "$OUT")"
 {
-  echo "| what | target | measured | met |"
+  row what target measured met
   echo "|---|---|---:|---|"
-  echo "| /livez peak throughput, the HTTP ceiling (median of 3) | | $livez_rps req/s | |"
-  echo "| /v1/predict peak throughput (median of 3) | ≥ 80% of /livez | $predict_rps req/s ($ratio%) | $(verdict "$ratio >= 80") |"
-  echo "| the same, request log lines off (\`RUST_LOG=warn\`, one round) | ≥ 80% of /livez | $predict_quiet of $livez_quiet req/s ($ratio_quiet%) | $(verdict "$ratio_quiet >= 80") |"
-  echo "| p99 latency at half of peak ($half_rps req/s sent) | < 5 ms | $p99_ms ms ($half_bad non-200) | $(verdict "$p99_ms < 5 and $half_bad == 0") |"
-  echo "| batch of 1000 rows checked and scored in the server (criterion median) | < 2 ms | $batch_us µs | $(verdict "'$batch_us' != 'n/a' and float('0$batch_us') < 2000") |"
-  if [ "$batch_us" != n/a ]; then
-    echo "| the same with JSON parsing of the 1000 rows | | $parse_us µs | |"
-  fi
-  echo "| batch of 1000 rows over HTTP, median round trip | | $batch_http_ms ms | |"
-  echo "| the model artifact on disk | | $(( $(stat -c %s "$ARTIFACT") / 1024 )) KiB | |"
-  echo "| resident memory, just started, no model (not ready) | | $rss_no_model MiB | |"
-  echo "| resident memory, just started, model loaded (ready) | | $rss_fresh MiB | |"
-  echo "| resident memory, idle after a 2 s warm-up load | | $rss_idle MiB | |"
-  echo "| resident memory at peak load | < 20 MiB | $rss_load MiB | $(verdict "$rss_load < 20") |"
-  echo "| resident memory after the first million predictions | < 20 MiB | $rss_first MiB | $(verdict "$rss_first < 20") |"
-  echo "| resident memory after $million predictions in all | < 20 MiB, no growth | $rss_after MiB | $(verdict "$rss_after < 20 and $rss_after <= $rss_first + 0.5") |"
-  echo "| process start to ready (median, max of 20) | < 100 ms | $startup | $(verdict "${startup%% *} < 100") |"
+  row "/livez peak throughput, the HTTP ceiling (median of 3)" "" "$livez_rps req/s" ""
+  row "/v1/predict peak throughput (median of 3)" "≥ 80% of /livez" \
+    "$predict_rps req/s ($ratio%)" "$(verdict "$ratio >= 80")"
+  row "server CPU per request, /livez and /v1/predict (median of 3)" "" \
+    "$cpu_livez and $cpu_predict µs ($cpu_ratio%)" ""
+  row "the same pair, request log lines off (\`RUST_LOG=warn\`, one round)" "≥ 80% of /livez" \
+    "$predict_quiet of $livez_quiet req/s ($ratio_quiet%)" "$(verdict "$ratio_quiet >= 80")"
+  row "server CPU per request, request log lines off" "" \
+    "$cpu_livez_quiet and $cpu_predict_quiet µs ($cpu_ratio_quiet%)" ""
+  row "p99 latency at half of peak ($half_rps req/s sent)" "< 5 ms" \
+    "$p99_ms ms ($half_bad non-200)" "$(verdict "$p99_ms < 5 and $half_bad == 0")"
+  row "batch of 1000 rows checked and scored in the server (criterion median)" "< 2 ms" \
+    "$batch_us µs" "$(verdict "'$batch_us' != 'n/a' and float('0$batch_us') < 2000")"
+  row "the same with the JSON of the 1000 rows parsed too" "" "$parse_us µs" ""
+  row "batch of 1000 rows over HTTP, median round trip" "" "$batch_http_ms ms" ""
+  row "the model artifact on disk" "" "$artifact_kib KiB" ""
+  row "resident memory, just started, no model (not ready)" "" "$rss_no_model MiB" ""
+  row "resident memory, just started, model loaded (ready)" "" "$rss_fresh MiB" ""
+  row "resident memory, idle after a 2 s warm-up load" "" "$rss_idle MiB" ""
+  row "resident memory at peak load" "< 20 MiB" "$rss_load MiB" "$(verdict "$rss_load < 20")"
+  row "resident memory after the first million predictions" "< 20 MiB" "$rss_first MiB" \
+    "$(verdict "$rss_first < 20")"
+  row "resident memory after $million predictions in all" "< 20 MiB, no growth" \
+    "$rss_after MiB" "$(verdict "$rss_after < 20 and $rss_after <= $rss_first + 0.5")"
+  row "process start to ready (median, max of 20)" "< 100 ms" "$startup" \
+    "$(verdict "${startup%% *} < 100")"
   echo
-  echo "Measured by \`make bench-server\` on $(nproc) cores, $(date -u +%Y-%m-%d), with wrk and hey on"
-  echo "the same machine as the server (they share the cores). Release build, JSON logs at info,"
-  echo "one log line per prediction. Load average when the run began: $load_before."
+  echo "Measured by \`make bench-server\` on $(nproc) cores, $(date -u +%Y-%m-%d), with wrk and hey"
+  echo "on the same machine as the server (they share the cores). Release build, JSON logs at"
+  echo "info, one log line per prediction. Load average when the run began: $load_before."
 } > "$OUT"
 cat "$OUT"

@@ -49,7 +49,13 @@ pub fn init(format: LogFormat) -> WorkerGuard {
     let (writer, guard) = NonBlockingBuilder::default()
         .lossy(false)
         .buffered_lines_limit(4096)
-        .finish(std::io::stdout());
+        // Buffered: under load the writer thread sends many lines per write
+        // call; it flushes whenever the queue runs empty, so lines are not
+        // held back when the server is quiet.
+        .finish(std::io::BufWriter::with_capacity(
+            64 * 1024,
+            std::io::stdout(),
+        ));
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -245,7 +245,7 @@ pub async fn predict(
 }
 
 /// Scores up to the configured number of rows. A batch with any bad row is
-/// rejected whole, listing every problem of every row (see D-031).
+/// rejected whole, listing every problem of every row (see D-029).
 #[utoipa::path(post, path = "/v1/predict/batch", tag = "predict",
     request_body(content = BatchRequestDoc, content_type = "application/json"),
     responses(

@@ -336,7 +336,7 @@ fn rows(n: usize) -> Vec<u8> {
         .into_bytes()
 }
 
-/// A batch with bad rows fails whole and names every bad row (D-031).
+/// A batch with bad rows fails whole and names every bad row (D-029).
 fn bad_rows() -> Vec<u8> {
     let mut second = patient();
     second["age"] = json!(7);

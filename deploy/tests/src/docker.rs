@@ -3,7 +3,7 @@
 //! Not testcontainers: version 0.28 speaks Docker API 1.53 (bollard 0.21)
 //! and never negotiates down, and this machine's engine (20.10) answers
 //! every such call with "client version 1.53 is too new. Maximum supported
-//! API version is 1.41" (docs/decisions.md D-046). The docker CLI
+//! API version is 1.41" (docs/decisions.md D-040). The docker CLI
 //! negotiates, so it works with any engine a reader has.
 
 use std::path::Path;

@@ -298,7 +298,7 @@ fn load(url: &str, body: &Value, seconds: u64) -> usize {
 }
 
 /// Memory and CPU of one container started with the Deployment's settings:
-/// the figures its resources are derived from (D-044). Single patients
+/// the figures its resources are derived from (D-038). Single patients
 /// give the CPU cost of a request; batches of the largest size allowed give
 /// the memory peak, which must stay well below the Deployment's request.
 #[test]

@@ -1,6 +1,6 @@
 //! The kustomize overlays: they render, every object validates against the
 //! Kubernetes schemas offline, and the rendered objects keep the rules a
-//! reviewer would check by hand (docs/decisions.md D-041 to D-045).
+//! reviewer would check by hand (docs/decisions.md D-035 to D-039).
 
 use std::collections::BTreeMap;
 use std::process::Command;

@@ -163,7 +163,7 @@ notebooks: pipeline sweep ## run every notebook headless on the evcxr kernel int
 	    --ExecutePreprocessor.timeout=1800 --CoalesceStreamsPreprocessor.enabled=True --output-dir $(GENERATED)/notebooks "$$nb"; \
 	done
 
-book: pipeline perf sweep notebooks ## build the mdBook into book/build/
+book: pipeline perf sweep bench-server notebooks ## build the mdBook into book/build/
 	$(call require,mdbook,Run 'make setup' first.)
 	@mkdir -p $(GENERATED)/phase-1 $(GENERATED)/phase-2 $(GENERATED)/phase-3 $(GENERATED)/phase-4 \
 	  $(GENERATED)/phase-5 $(GENERATED)/phase-6
@@ -175,10 +175,8 @@ book: pipeline perf sweep notebooks ## build the mdBook into book/build/
 	cp lab/reports/perf/pipeline.md $(GENERATED)/phase-6/
 	$(DVC) dag > $(GENERATED)/phase-6/dag.txt
 	$(HEARTLAB) params > $(GENERATED)/parameters.md
-	@mkdir -p $(GENERATED)/phase-7; if [ -f lab/reports/serving/bench.md ]; then \
-	  cp lab/reports/serving/bench.md $(GENERATED)/phase-7/; else \
-	  echo '*No figures yet: `make bench-server` measures them on your machine.*' \
-	    > $(GENERATED)/phase-7/bench.md; fi
+	@mkdir -p $(GENERATED)/phase-7
+	cp lab/reports/serving/bench.md $(GENERATED)/phase-7/
 	mdbook build book
 	@echo "book: open book/build/index.html"
 

@@ -23,13 +23,23 @@ pub fn root() -> PathBuf {
         .expect("the repository root exists")
 }
 
-/// Finds a program on PATH, or fails the test with how to install it.
+/// Finds a program in the lab's venv (under `HEARTLAB_CACHE`, as `make
+/// setup` fills it) or on PATH, or fails the test with how to install it.
 pub fn require_program(name: &str, install: &str) -> PathBuf {
+    let cache = std::env::var_os("HEARTLAB_CACHE")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/heartlab")));
+    let venv = cache.map(|c| c.join("venv/bin"));
     let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
+    venv.into_iter()
+        .chain(std::env::split_paths(&path))
         .map(|dir| dir.join(name))
         .find(|candidate| candidate.is_file())
-        .unwrap_or_else(|| panic!("`{name}` is not on PATH, and this test needs it: {install}"))
+        .unwrap_or_else(|| {
+            panic!(
+                "`{name}` is not in the lab's venv or on PATH, and this test needs it: {install}"
+            )
+        })
 }
 
 /// Runs a command to completion; fails the test, with its output, unless it

@@ -37,7 +37,7 @@ GENERATED := book/src/generated
 
 .PHONY: help setup data validate report cleaning train export leakage pipeline perf lab test \
 	lint cargo-test notebooks book bench clean push pull runs mlflow sweep server fuzz-server \
-	bench-server image deploy undeploy canary promote rollback
+	bench-server deploy-figures image deploy undeploy canary promote rollback
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -163,7 +163,7 @@ notebooks: pipeline sweep ## run every notebook headless on the evcxr kernel int
 	    --ExecutePreprocessor.timeout=1800 --CoalesceStreamsPreprocessor.enabled=True --output-dir $(GENERATED)/notebooks "$$nb"; \
 	done
 
-book: pipeline perf sweep bench-server notebooks ## build the mdBook into book/build/
+book: pipeline perf sweep bench-server deploy-figures notebooks ## build the mdBook into book/build/
 	$(call require,mdbook,Run 'make setup' first.)
 	@mkdir -p $(GENERATED)/phase-1 $(GENERATED)/phase-2 $(GENERATED)/phase-3 $(GENERATED)/phase-4 \
 	  $(GENERATED)/phase-5 $(GENERATED)/phase-6
@@ -175,8 +175,9 @@ book: pipeline perf sweep bench-server notebooks ## build the mdBook into book/b
 	cp lab/reports/perf/pipeline.md $(GENERATED)/phase-6/
 	$(DVC) dag > $(GENERATED)/phase-6/dag.txt
 	$(HEARTLAB) params > $(GENERATED)/parameters.md
-	@mkdir -p $(GENERATED)/phase-7
+	@mkdir -p $(GENERATED)/phase-7 $(GENERATED)/phase-8
 	cp lab/reports/serving/bench.md $(GENERATED)/phase-7/
+	cp lab/reports/deploy/*.md $(GENERATED)/phase-8/
 	mdbook build book
 	@echo "book: open book/build/index.html"
 
@@ -214,6 +215,17 @@ bench-server: train ## the server under load on loopback: throughput, p99, memor
 	  lab/reports/serving/bench.md $(SERVER_TARGET)/criterion
 
 # Phases 7-8: the container image and the kind cluster (deploy/README.md).
+
+# The image tests record their measurements for the phase 8 chapter; `make test`
+# has run them by the time the book is built, `make lab` runs them here.
+DEPLOY_FIGURES := $(addprefix lab/reports/deploy/,image.md startup.md resources.md \
+	rollout-drain-10.md rollout-drain-0.md)
+
+deploy-figures: $(DEPLOY_FIGURES) ## the image tests' measurements (image size, memory, rollout)
+
+$(DEPLOY_FIGURES) &:
+	$(CARGO) test --quiet -p heartlab-deploy-tests --test image
+
 IMAGE_TAG ?= $(shell deploy/deploy.sh images | sed -n 's/^stable //p')
 
 image: ## build the server image (static binary, scratch) from lab/out/model/artifact.json

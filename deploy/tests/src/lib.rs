@@ -58,3 +58,19 @@ pub fn run_ok(command: &mut Command) -> Output {
     );
     output
 }
+
+/// Where the image tests leave their measurements, one Markdown table row
+/// per file, for the phase 8 chapter to include: the book then shows the
+/// figures of the last test run instead of numbers typed once and left to go
+/// stale.
+pub fn record_figure(name: &str, row: &str) {
+    let dir = root().join("lab/reports/deploy");
+    let written = std::fs::create_dir_all(&dir)
+        .and_then(|()| std::fs::write(dir.join(format!("{name}.md")), format!("{row}\n")));
+    if let Err(error) = written {
+        panic!(
+            "failed to write the figure {name} into {}: {error}",
+            dir.display()
+        );
+    }
+}

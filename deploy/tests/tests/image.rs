@@ -19,7 +19,7 @@ use heartlab_deploy_tests::artifacts::{self, request_body};
 use heartlab_deploy_tests::docker::{build_image, inspect, Container, Mount};
 use heartlab_deploy_tests::kubelet::{self, agent, probe_status, probe_succeeds, Outcome};
 use heartlab_deploy_tests::manifests::{container_settings, named, render, ContainerSettings};
-use heartlab_deploy_tests::{root, run_ok};
+use heartlab_deploy_tests::{record_figure, root, run_ok};
 use serde_json::Value;
 
 /// The image must stay under this (the issue's 25 MB).
@@ -126,6 +126,14 @@ fn the_image_is_small_labelled_non_root_and_holds_only_the_server_and_the_model(
     let f = fixture();
     let image = &f.stable.image;
     eprintln!("image {image}: {} bytes", f.image_bytes);
+    record_figure(
+        "image",
+        &format!(
+            "| image size | {} bytes ({:.1} MiB) | under 25 MB |",
+            f.image_bytes,
+            f.image_bytes as f64 / 1_048_576.0
+        ),
+    );
     assert!(
         f.image_bytes < MAX_IMAGE_BYTES,
         "{image} is {} bytes, over {MAX_IMAGE_BYTES}",
@@ -203,6 +211,10 @@ fn the_deployment_starts_passes_its_probes_and_predicts_as_the_library_bit_for_b
     let f = fixture();
     let (container, ready) = start_ready(&f.stable, &[]);
     eprintln!("ready {ready:?} after docker run");
+    record_figure(
+        "startup",
+        &format!("| ready after `docker run` | {} ms | |", ready.as_millis()),
+    );
     assert!(probe_succeeds(&container, &f.stable.liveness));
     assert_eq!(probe_status(&container, &f.stable.readiness), Some(200));
 
@@ -342,6 +354,35 @@ fn memory_and_cpu_under_load_fit_the_deployment_resources() {
         cpu / singles as f64 * 1e6,
         (batches * max_rows) as f64 / batch_wall,
         batch_cpu / batch_wall,
+    );
+    let mib = |kib: u64| kib as f64 / 1024.0;
+    record_figure(
+        "resources",
+        &[
+            format!(
+                "| resident memory, idle with the model loaded | {:.1} MiB | |",
+                mib(idle_kib)
+            ),
+            format!(
+                "| peak resident memory, {:.0} single predictions a second | {:.1} MiB | |",
+                singles as f64 / wall,
+                mib(peak_singles_kib)
+            ),
+            format!(
+                "| peak resident memory, four concurrent batches of {max_rows} rows \
+                 ({batch_bytes} bytes each) | {:.1} MiB | |",
+                mib(peak_kib)
+            ),
+            format!(
+                "| CPU per single prediction | {:.0} µs | |",
+                cpu / singles as f64 * 1e6
+            ),
+            format!(
+                "| CPU per row in a batch of {max_rows} | {:.1} µs | |",
+                batch_cpu / (batches * max_rows) as f64 * 1e6
+            ),
+        ]
+        .join("\n"),
     );
 
     let objects = render("overlays/kind");
@@ -525,6 +566,20 @@ fn replace_under_load(old: &ContainerSettings, new: &ContainerSettings) -> Repla
     }
 
     let tally = std::mem::take(&mut *tally.lock().unwrap());
+    let drain = &old.env["HEARTLAB_SERVER_DRAIN_SECONDS"];
+    let exited = match exit {
+        Some((code, took)) => format!("code {code}, {:.1} s after SIGTERM", took.as_secs_f64()),
+        None => "still running at the end of the grace period".to_owned(),
+    };
+    record_figure(
+        &format!("rollout-drain-{drain}"),
+        &format!(
+            "| {drain} s | {} | **{}** | {} | {exited} |",
+            tally.sent,
+            tally.failed.len(),
+            tally.v1_after_sigterm
+        ),
+    );
     eprintln!(
         "rollout (drain {}s): {} requests sent, {} failed; v1 answered {} ({} after SIGTERM), \
          v2 {}; v2 ready {v2_ready:?} after start; v1 exited (code, after SIGTERM) {exit:?}",

@@ -73,28 +73,50 @@ pub struct InputField {
     pub used: bool,
 }
 
-/// The input schema of a pipeline: the 13 features of the contract.
-pub fn input_schema(pipeline: &FittedPipeline) -> Vec<InputField> {
+impl InputField {
+    /// The input as the data contract defines it, before any model: every
+    /// input used, no codes seen yet.
+    fn from_contract(spec: &contract::ColumnSpec) -> InputField {
+        let (codes, min, max) = match spec.domain {
+            Domain::Codes(codes) => (Some(codes.to_vec()), None, None),
+            Domain::Range { min, max } => (None, Some(min), Some(max)),
+        };
+        InputField {
+            name: spec.name.to_owned(),
+            meaning: spec.meaning.to_owned(),
+            integer: spec.kind == Kind::Integer,
+            codes,
+            min,
+            max,
+            seen_in_training: None,
+            used: true,
+        }
+    }
+}
+
+/// The 13 features of the contract as inputs, before any model is loaded
+/// (a server with no model shows this schema).
+pub fn contract_schema() -> Vec<InputField> {
     FEATURES
         .iter()
         .filter_map(|name| contract::column(name))
-        .map(|spec| {
-            let (codes, min, max) = match spec.domain {
-                Domain::Codes(codes) => (Some(codes.to_vec()), None, None),
-                Domain::Range { min, max } => (None, Some(min), Some(max)),
-            };
-            let categorical = pipeline.categorical.iter().find(|s| s.column == spec.name);
+        .map(InputField::from_contract)
+        .collect()
+}
+
+/// The input schema of a pipeline: the contract's inputs, with the codes
+/// the pipeline saw in training and whether it uses each input.
+pub fn input_schema(pipeline: &FittedPipeline) -> Vec<InputField> {
+    contract_schema()
+        .into_iter()
+        .map(|field| {
+            let categorical = pipeline.categorical.iter().find(|s| s.column == field.name);
             let used =
-                categorical.is_some() || pipeline.numeric.iter().any(|s| s.column == spec.name);
+                categorical.is_some() || pipeline.numeric.iter().any(|s| s.column == field.name);
             InputField {
-                name: spec.name.to_owned(),
-                meaning: spec.meaning.to_owned(),
-                integer: spec.kind == Kind::Integer,
-                codes,
-                min,
-                max,
                 seen_in_training: categorical.map(|s| s.categories.clone()),
                 used,
+                ..field
             }
         })
         .collect()
@@ -175,6 +197,29 @@ fn checksum_path(path: &Path) -> PathBuf {
 }
 
 impl Artifact {
+    /// An artifact of this build's format for a fitted pipeline and its
+    /// model: the versions and the input schema follow from them.
+    pub fn new(
+        pipeline: FittedPipeline,
+        model: LogisticModel,
+        threshold: f64,
+        data: DataVersion,
+        code: CodeVersion,
+        training: TrainingSummary,
+    ) -> Artifact {
+        Artifact {
+            format_version: ARTIFACT_FORMAT_VERSION,
+            feature_logic_version: FEATURE_LOGIC_VERSION,
+            input_schema: input_schema(&pipeline),
+            pipeline,
+            model,
+            threshold,
+            data,
+            code,
+            training,
+        }
+    }
+
     /// Writes `artifact.json` and `artifact.json.sha256` into `dir`. The JSON
     /// is written with sorted fields and exact floats, so the same model gives
     /// the same bytes and the same checksum.

@@ -5,16 +5,14 @@
 //! The CLI, the notebooks, the benchmarks and the leakage experiments' honest
 //! baseline all call this, so "the honest pipeline" means one piece of code.
 
-use crate::artifact::{
-    input_schema, Artifact, CodeVersion, DataVersion, TrainingSummary, ARTIFACT_FORMAT_VERSION,
-};
+use crate::artifact::{Artifact, CodeVersion, DataVersion, TrainingSummary};
 use crate::data::hospital::Hospital;
 use crate::design::DesignNotes;
 use crate::evaluate::metrics::{roc_curve, RocPoint};
 use crate::evaluate::threshold::{self, ThresholdChoice};
 use crate::evaluate::{self, Evaluation, Headline, Predictions};
 use crate::example::Example;
-use crate::features::{FitError, FittedPipeline, Pipeline, FEATURE_LOGIC_VERSION};
+use crate::features::{FitError, FittedPipeline, Pipeline};
 use crate::model::train::{train_columns, TrainError, Trained};
 use crate::model::LogisticModel;
 use crate::params::LabParams;
@@ -158,29 +156,28 @@ impl Fitted {
         params: &LabParams,
         code: CodeVersion,
     ) -> Artifact {
-        Artifact {
-            format_version: ARTIFACT_FORMAT_VERSION,
-            feature_logic_version: FEATURE_LOGIC_VERSION,
-            pipeline: self.pipeline.clone(),
-            model: self.model.clone(),
-            threshold: self.threshold.threshold,
-            input_schema: input_schema(&self.pipeline),
-            data: DataVersion {
-                files: Hospital::ALL
-                    .iter()
-                    .map(|h| (h.file_name().to_owned(), h.sha256().to_owned()))
-                    .collect(),
-            },
+        let data = DataVersion {
+            files: Hospital::ALL
+                .iter()
+                .map(|h| (h.file_name().to_owned(), h.sha256().to_owned()))
+                .collect(),
+        };
+        let training = TrainingSummary {
+            seed: params.seed,
+            train_rows: self.train_rows,
+            validation_rows: self.validation_rows,
+            test_rows,
+            validation: self.validation,
+            test,
+        };
+        Artifact::new(
+            self.pipeline.clone(),
+            self.model.clone(),
+            self.threshold.threshold,
+            data,
             code,
-            training: TrainingSummary {
-                seed: params.seed,
-                train_rows: self.train_rows,
-                validation_rows: self.validation_rows,
-                test_rows,
-                validation: self.validation,
-                test,
-            },
-        }
+            training,
+        )
     }
 }
 

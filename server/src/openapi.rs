@@ -6,9 +6,7 @@
 
 use std::borrow::Cow;
 
-use heartlab::artifact::InputField;
-use heartlab::data::contract::{self, Domain, Kind};
-use heartlab::example::FEATURES;
+use heartlab::artifact::{contract_schema, InputField};
 use serde_json::Value;
 use utoipa::openapi::schema::{
     AdditionalProperties, ArrayBuilder, ObjectBuilder, Schema, SchemaType, Type,
@@ -58,31 +56,6 @@ pub struct PatientDoc;
 
 /// The request body of `/v1/predict/batch`: `{"rows": [patient, ...]}`.
 pub struct BatchRequestDoc;
-
-/// The contract's 13 inputs, all used: the schema shown before any model
-/// is loaded.
-fn contract_fields() -> Vec<InputField> {
-    FEATURES
-        .iter()
-        .filter_map(|name| contract::column(name))
-        .map(|spec| {
-            let (codes, min, max) = match spec.domain {
-                Domain::Codes(codes) => (Some(codes.to_vec()), None, None),
-                Domain::Range { min, max } => (None, Some(min), Some(max)),
-            };
-            InputField {
-                name: spec.name.to_owned(),
-                meaning: spec.meaning.to_owned(),
-                integer: spec.kind == Kind::Integer,
-                codes,
-                min,
-                max,
-                seen_in_training: None,
-                used: true,
-            }
-        })
-        .collect()
-}
 
 /// One input's schema: a number (or whole number) or null; for a category
 /// the codes the checks accept, for a measurement its plausible range.
@@ -158,7 +131,7 @@ fn batch_schema(max_rows: Option<usize>) -> Schema {
 
 impl PartialSchema for PatientDoc {
     fn schema() -> RefOr<Schema> {
-        RefOr::T(patient_schema(&contract_fields(), None))
+        RefOr::T(patient_schema(&contract_schema(), None))
     }
 }
 
@@ -190,7 +163,7 @@ pub fn document(schema: Option<&input::Schema>, max_rows: usize) -> utoipa::open
                 let fields: Vec<InputField> = s.fields().cloned().collect();
                 patient_schema(&fields, s.hospitals())
             }
-            None => patient_schema(&contract_fields(), None),
+            None => patient_schema(&contract_schema(), None),
         };
         components
             .schemas

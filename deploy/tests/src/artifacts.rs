@@ -7,13 +7,11 @@
 
 use std::path::{Path, PathBuf};
 
-use heartlab::artifact::{
-    input_schema, Artifact, CodeVersion, DataVersion, TrainingSummary, ARTIFACT_FORMAT_VERSION,
-};
+use heartlab::artifact::{Artifact, CodeVersion, DataVersion, TrainingSummary};
 use heartlab::data::contract::{self, Domain, Kind};
 use heartlab::evaluate::Headline;
 use heartlab::example::{Example, FEATURES};
-use heartlab::features::{Pipeline, FEATURE_LOGIC_VERSION};
+use heartlab::features::Pipeline;
 use heartlab::model::LogisticModel;
 use heartlab::params::LabParams;
 use heartlab::split::{Part, Train};
@@ -81,22 +79,19 @@ pub fn artifact(seed: u64) -> Artifact {
         specificity: 0.5,
         brier: 0.25,
     };
-    Artifact {
-        format_version: ARTIFACT_FORMAT_VERSION,
-        feature_logic_version: FEATURE_LOGIC_VERSION,
-        input_schema: input_schema(&pipeline),
+    Artifact::new(
         pipeline,
         model,
-        threshold: 0.5,
-        data: DataVersion {
+        0.5,
+        DataVersion {
             files: vec![("synthetic".to_owned(), format!("seed {seed}"))],
         },
-        code: CodeVersion {
+        CodeVersion {
             crate_version: "deploy-tests".to_owned(),
             git_commit: None,
             git_dirty: None,
         },
-        training: TrainingSummary {
+        TrainingSummary {
             seed,
             train_rows: 400,
             validation_rows: 0,
@@ -104,7 +99,7 @@ pub fn artifact(seed: u64) -> Artifact {
             validation: headline,
             test: headline,
         },
-    }
+    )
 }
 
 /// Writes the artifact for `seed` (and its checksum) into `dir`.

@@ -6,12 +6,10 @@
 
 use std::path::{Path, PathBuf};
 
-use heartlab::artifact::{
-    input_schema, Artifact, CodeVersion, DataVersion, TrainingSummary, ARTIFACT_FORMAT_VERSION,
-};
+use heartlab::artifact::{Artifact, CodeVersion, DataVersion, TrainingSummary};
 use heartlab::evaluate::Headline;
 use heartlab::example::Example;
-use heartlab::features::{Pipeline, FEATURE_LOGIC_VERSION};
+use heartlab::features::Pipeline;
 use heartlab::model::LogisticModel;
 use heartlab::params::LabParams;
 use heartlab::split::{Part, Train};
@@ -111,20 +109,17 @@ pub fn build() -> Artifact {
         specificity: 0.5,
         brier: 0.25,
     };
-    Artifact {
-        format_version: ARTIFACT_FORMAT_VERSION,
-        feature_logic_version: FEATURE_LOGIC_VERSION,
-        input_schema: input_schema(&pipeline),
+    Artifact::new(
         pipeline,
         model,
-        threshold: 0.4,
-        data: DataVersion { files: vec![] },
-        code: CodeVersion {
+        0.4,
+        DataVersion { files: vec![] },
+        CodeVersion {
             crate_version: "test".to_owned(),
             git_commit: None,
             git_dirty: None,
         },
-        training: TrainingSummary {
+        TrainingSummary {
             seed: 7,
             train_rows: 400,
             validation_rows: 0,
@@ -132,7 +127,7 @@ pub fn build() -> Artifact {
             validation: headline,
             test: headline,
         },
-    }
+    )
 }
 
 /// Writes the artifact and its checksum into `dir`; returns the file's path.

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use heartlab_server::input::check_batch;
+use heartlab_server::sent::SentBatch;
 use heartlab_server::state::Model;
 use serde_json::{json, Value};
 
@@ -49,8 +50,8 @@ fn score_batch(c: &mut Criterion) {
             path.display()
         )
     });
-    let body = batch();
-    let bytes = body.to_string();
+    let bytes = batch().to_string();
+    let body: SentBatch = serde_json::from_str(&bytes).expect("valid JSON");
 
     c.bench_function("check_and_score_1000_rows", |b| {
         b.iter(|| {
@@ -63,7 +64,7 @@ fn score_batch(c: &mut Criterion) {
     });
     c.bench_function("parse_check_and_score_1000_rows", |b| {
         b.iter(|| {
-            let body: Value = serde_json::from_str(&bytes).expect("valid JSON");
+            let body: SentBatch = serde_json::from_str(&bytes).expect("valid JSON");
             let patients = check_batch(&model.schema, &body, 1000).expect("a valid batch");
             patients
                 .iter()

@@ -18,6 +18,8 @@ pub enum ProblemKind {
     Missing,
     /// A field the schema does not have (often a typo).
     UnknownField,
+    /// A key sent more than once in one object.
+    DuplicateField,
     /// A string where a number belongs, an array where an object belongs...
     WrongType,
     /// Not a finite number.
@@ -58,6 +60,7 @@ impl ProblemKind {
         match self {
             ProblemKind::Missing => "missing",
             ProblemKind::UnknownField => "unknown_field",
+            ProblemKind::DuplicateField => "duplicate_field",
             ProblemKind::WrongType => "wrong_type",
             ProblemKind::NotFinite => "not_finite",
             ProblemKind::NotWhole => "not_whole",

@@ -1,21 +1,22 @@
 //! Checking a request against the artifact's input schema, before anything
 //! else touches it.
 //!
-//! The body is parsed into a generic JSON value first and checked field by
-//! field here, rather than deserialised straight into a struct: serde stops
-//! at the first problem, and a client fixing a request deserves every
-//! problem in one answer. The rules come from the loaded artifact (its
-//! input schema: codes, ranges, codes seen in training), so a model trained
-//! on other codes brings its own rules with it.
+//! The body is read into fixed slots first (`sent`), whatever its shape, and
+//! checked field by field here, rather than deserialised straight into a
+//! struct of numbers: serde stops at the first problem, and a client fixing
+//! a request deserves every problem in one answer. The rules come from the
+//! loaded artifact (its input schema: codes, ranges, codes seen in
+//! training), so a model trained on other codes brings its own rules with
+//! it.
 
 use heartlab::artifact::{Artifact, InputField};
 use heartlab::example::FEATURES;
-use serde_json::{Map, Value};
 
 use crate::error::{Problem, ProblemKind};
+use crate::sent::{slot_name, Sent, SentBatch, SentPatient, SentRows, HOSPITAL_SLOT};
 
-/// The key of the optional hospital field in a patient object.
-pub const HOSPITAL: &str = "hospital";
+pub use crate::sent::HOSPITAL;
+
 /// What the pipeline is told when the hospital is not one of its inputs.
 const NO_HOSPITAL: &str = "unspecified";
 
@@ -38,17 +39,6 @@ struct Rule {
 pub struct Schema {
     rules: Vec<Rule>,
     hospitals: Option<Vec<String>>,
-}
-
-fn type_name(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 /// Where a patient sits in the request: the whole body or one batch row.
@@ -107,29 +97,47 @@ impl Schema {
         self.hospitals.as_deref()
     }
 
-    /// Checks one patient object, adding every problem found at its
+    /// Checks one patient as sent, adding every problem found at its
     /// `place`. Returns the patient only when there was none.
     pub fn check_patient(
         &self,
-        value: &Value,
+        sent: &SentPatient,
         place: Place,
         problems: &mut Vec<Problem>,
     ) -> Option<Patient> {
-        let Value::Object(object) = value else {
+        if let Some(kind) = sent.not_an_object {
             problems.push(Problem::new(
                 place.whole(),
                 ProblemKind::WrongType,
-                format!(
-                    "expected an object of patient inputs, got {}",
-                    type_name(value)
-                ),
+                format!("expected an object of patient inputs, got {kind}"),
             ));
             return None;
-        };
+        }
         let before = problems.len();
 
-        for key in object.keys() {
-            if key != HOSPITAL && !self.rules.iter().any(|r| r.field.name == *key) {
+        self.check_keys(sent, place, problems);
+
+        let mut features = [None; 13];
+        for rule in &self.rules {
+            features[rule.index] =
+                check_field(&rule.field, &sent.values[rule.index], place, problems);
+        }
+        let hospital = self.check_hospital(&sent.values[HOSPITAL_SLOT], place, problems);
+
+        (problems.len() == before).then_some(Patient { hospital, features })
+    }
+
+    /// Keys that are not inputs of this model (sorted, so the answer does
+    /// not depend on the order sent), and keys sent twice.
+    fn check_keys(&self, sent: &SentPatient, place: Place, problems: &mut Vec<Problem>) {
+        let not_in_schema = FEATURES.iter().enumerate().filter(|&(slot, _)| {
+            sent.values[slot] != Sent::Absent && !self.rules.iter().any(|r| r.index == slot)
+        });
+        if !sent.unknown.is_empty() || not_in_schema.clone().next().is_some() {
+            let mut unknown: Vec<&str> = sent.unknown.iter().map(String::as_str).collect();
+            unknown.extend(not_in_schema.map(|(_, name)| *name));
+            unknown.sort_unstable();
+            for key in unknown {
                 problems.push(Problem::new(
                     place.path(key),
                     ProblemKind::UnknownField,
@@ -137,28 +145,22 @@ impl Schema {
                 ));
             }
         }
-
-        let mut features = [None; 13];
-        for rule in &self.rules {
-            features[rule.index] = check_field(&rule.field, object, place, problems);
+        for key in &sent.repeated {
+            problems.push(Problem::new(
+                place.path(key),
+                ProblemKind::DuplicateField,
+                "sent more than once; send each input once",
+            ));
         }
-        let hospital = self.check_hospital(object, place, problems);
-
-        (problems.len() == before).then_some(Patient { hospital, features })
     }
 
-    fn check_hospital(
-        &self,
-        object: &Map<String, Value>,
-        place: Place,
-        problems: &mut Vec<Problem>,
-    ) -> String {
-        let field = || place.path(HOSPITAL);
-        match (object.get(HOSPITAL), &self.hospitals) {
-            (None | Some(Value::Null), None) => NO_HOSPITAL.to_owned(),
-            (Some(Value::String(name)), None) => name.clone(),
-            (Some(Value::String(name)), Some(known)) if known.contains(name) => name.clone(),
-            (Some(Value::String(_)), Some(known)) => {
+    fn check_hospital(&self, sent: &Sent, place: Place, problems: &mut Vec<Problem>) -> String {
+        let field = || place.path(slot_name(HOSPITAL_SLOT));
+        match (sent, &self.hospitals) {
+            (Sent::Absent | Sent::Null, None) => NO_HOSPITAL.to_owned(),
+            (Sent::Text(name), None) => name.clone(),
+            (Sent::Text(name), Some(known)) if known.contains(name) => name.clone(),
+            (Sent::Text(_), Some(known)) => {
                 problems.push(Problem::new(
                     field(),
                     ProblemKind::UnseenCode,
@@ -166,7 +168,7 @@ impl Schema {
                 ));
                 String::new()
             }
-            (None, Some(_)) => {
+            (Sent::Absent, Some(_)) => {
                 problems.push(Problem::new(
                     field(),
                     ProblemKind::Missing,
@@ -174,11 +176,11 @@ impl Schema {
                 ));
                 String::new()
             }
-            (Some(other), _) => {
+            (other, _) => {
                 problems.push(Problem::new(
                     field(),
                     ProblemKind::WrongType,
-                    format!("expected a string, got {}", type_name(other)),
+                    format!("expected a string, got {}", other.type_name()),
                 ));
                 String::new()
             }
@@ -190,7 +192,7 @@ impl Schema {
 /// be, an allowed and seen code or inside the plausible range.
 fn check_field(
     field: &InputField,
-    object: &Map<String, Value>,
+    sent: &Sent,
     place: Place,
     problems: &mut Vec<Problem>,
 ) -> Option<f64> {
@@ -199,12 +201,12 @@ fn check_field(
         None
     };
 
-    let number = match object.get(&field.name) {
+    let number = match sent {
         // An input the model does not use may be left out; one it uses must
         // be sent, as null when unknown, so a misspelt key cannot pass as
         // "missing" and be filled in silently.
-        None if !field.used => return None,
-        None => {
+        Sent::Absent if !field.used => return None,
+        Sent::Absent => {
             return problem(
                 ProblemKind::Missing,
                 "required; send null if the value is unknown".to_owned(),
@@ -212,12 +214,12 @@ fn check_field(
         }
         // Every input the pipeline uses has a learned fill value; an unused
         // one is ignored. So null is always accepted for this model family.
-        Some(Value::Null) => return None,
-        Some(Value::Number(n)) => n.as_f64(),
-        Some(other) => {
+        Sent::Null => return None,
+        Sent::Number(n) => Some(*n),
+        other => {
             return problem(
                 ProblemKind::WrongType,
-                format!("expected a number or null, got {}", type_name(other)),
+                format!("expected a number or null, got {}", other.type_name()),
             )
         }
     };
@@ -266,33 +268,41 @@ fn check_field(
 /// Checks a batch body `{"rows": [...]}` against the row limit and every row.
 pub fn check_batch(
     schema: &Schema,
-    body: &Value,
+    batch: &SentBatch,
     max_rows: usize,
 ) -> Result<Vec<Patient>, Vec<Problem>> {
-    let Value::Object(object) = body else {
+    if let Some(kind) = batch.not_an_object {
         return Err(vec![Problem::new(
             "body",
             ProblemKind::WrongType,
-            format!("expected an object with rows, got {}", type_name(body)),
+            format!("expected an object with rows, got {kind}"),
         )]);
-    };
-    let mut problems: Vec<Problem> = object
-        .keys()
-        .filter(|k| *k != "rows")
+    }
+    let mut unknown: Vec<&String> = batch.unknown.iter().collect();
+    unknown.sort_unstable();
+    let mut problems: Vec<Problem> = unknown
+        .into_iter()
         .map(|k| Problem::new(k.clone(), ProblemKind::UnknownField, "only rows is allowed"))
         .collect();
+    if batch.rows_repeated {
+        problems.push(Problem::new(
+            "rows",
+            ProblemKind::DuplicateField,
+            "sent more than once; send one array of rows",
+        ));
+    }
 
-    let rows = match object.get("rows") {
-        Some(Value::Array(rows)) => rows,
-        None => {
+    let rows = match &batch.rows {
+        SentRows::Rows(rows) => rows,
+        SentRows::Absent => {
             problems.push(Problem::new("rows", ProblemKind::Missing, "required"));
             return Err(problems);
         }
-        Some(other) => {
+        SentRows::Other(kind) => {
             problems.push(Problem::new(
                 "rows",
                 ProblemKind::WrongType,
-                format!("expected an array of patients, got {}", type_name(other)),
+                format!("expected an array of patients, got {kind}"),
             ));
             return Err(problems);
         }

@@ -12,6 +12,7 @@ use utoipa::ToSchema;
 use crate::error::{ApiError, ErrorBody, Problem};
 use crate::input::{self, Patient, Place};
 use crate::openapi::{BatchRequestDoc, PatientDoc};
+use crate::sent::{SentBatch, SentPatient};
 use crate::state::{AppState, Model, Scored};
 use crate::telemetry::RequestId;
 
@@ -220,7 +221,7 @@ pub async fn model_info(state: web::Data<AppState>) -> Result<HttpResponse, ApiE
 pub async fn predict(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Json<Value>,
+    body: web::Json<SentPatient>,
 ) -> Result<HttpResponse, ApiError> {
     let model = ready_model(&state)?;
 
@@ -258,7 +259,7 @@ pub async fn predict(
 pub async fn predict_batch(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Json<Value>,
+    body: web::Json<SentBatch>,
 ) -> Result<HttpResponse, ApiError> {
     let model = ready_model(&state)?;
 

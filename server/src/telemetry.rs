@@ -25,6 +25,7 @@ use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
 use crate::error::{ApiError, ProblemKind};
+use crate::log_format::{JsonFields, JsonLines};
 use crate::state::AppState;
 
 /// The request's id: the caller's `X-Request-Id` when it is a short plain
@@ -63,10 +64,8 @@ pub fn init(format: LogFormat) -> WorkerGuard {
     // A second init (tests) keeps the first subscriber; that is fine.
     let _ = match format {
         LogFormat::Json => builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .with_span_list(false)
+            .fmt_fields(JsonFields)
+            .event_format(JsonLines)
             .try_init(),
         LogFormat::Pretty => builder.compact().try_init(),
     };

@@ -183,6 +183,11 @@ fn every_client_mistake_gets_a_4xx_naming_the_field() {
         "{{\"rows\": [{}]}}",
         vec![patient().to_string(); 800].join(",")
     );
+    // A JSON object may repeat a key; which copy a parser keeps differs
+    // between parsers, so the server refuses the request instead.
+    let sent_twice = String::from_utf8(with(&[]))
+        .unwrap()
+        .replacen('{', r#"{"age": 40, "#, 1);
     let cases: Vec<Case> = vec![
         (
             "missing_field",
@@ -262,6 +267,13 @@ fn every_client_mistake_gets_a_4xx_naming_the_field() {
             400,
         ),
         ("deeply_nested", "/v1/predict", json, deep.into_bytes(), 400),
+        (
+            "key_sent_twice",
+            "/v1/predict",
+            json,
+            sent_twice.into_bytes(),
+            422,
+        ),
         (
             "not_an_object",
             "/v1/predict",

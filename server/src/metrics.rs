@@ -8,8 +8,8 @@
 
 use heartlab::example::FEATURES;
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
-    Registry, TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
 /// What the model info gauge shows about the loaded artifact.
@@ -26,12 +26,16 @@ pub struct Metrics {
     requests: IntCounterVec,
     latency: HistogramVec,
     probability: Histogram,
-    predictions: IntCounterVec,
     missing: IntCounterVec,
     unseen: IntCounterVec,
     problems: IntCounterVec,
     model_info: IntGaugeVec,
     ready: IntGauge,
+    /// The series every scored row touches, looked up once here rather
+    /// than by label on each row: `[negative, positive]`, and the missing
+    /// counter of each feature in `FEATURES` order.
+    by_label: [IntCounter; 2],
+    missing_by_feature: Vec<IntCounter>,
 }
 
 impl Metrics {
@@ -119,43 +123,50 @@ impl Metrics {
 
         // Series that exist from the start read as 0 rather than "no data",
         // so a rate over them works before the first event.
+        let missing_by_feature = FEATURES
+            .iter()
+            .map(|feature| missing.with_label_values(&[feature]))
+            .collect();
         for feature in FEATURES {
-            missing.with_label_values(&[feature]).reset();
             unseen.with_label_values(&[feature]).reset();
         }
-        for label in ["positive", "negative"] {
-            predictions.with_label_values(&[label]).reset();
-        }
+        let by_label =
+            ["negative", "positive"].map(|label| predictions.with_label_values(&[label]));
 
         Ok(Metrics {
             registry,
             requests,
             latency,
             probability,
-            predictions,
             missing,
             unseen,
             problems,
             model_info,
             ready,
+            by_label,
+            missing_by_feature,
         })
     }
 
-    pub fn observe_request(&self, route: &str, method: &str, status: u16, seconds: f64) {
+    /// `status` as its three digits (`StatusCode::as_str`), so no number
+    /// is formatted per request.
+    pub fn observe_request(&self, route: &str, method: &str, status: &str, seconds: f64) {
         self.requests
-            .with_label_values(&[route, method, &status.to_string()])
+            .with_label_values(&[route, method, status])
             .inc();
         self.latency.with_label_values(&[route]).observe(seconds);
     }
 
     pub fn observe_prediction(&self, probability: f64, label: bool) {
         self.probability.observe(probability);
-        let label = if label { "positive" } else { "negative" };
-        self.predictions.with_label_values(&[label]).inc();
+        self.by_label[usize::from(label)].inc();
     }
 
     pub fn count_missing(&self, feature: &str) {
-        self.missing.with_label_values(&[feature]).inc();
+        match FEATURES.iter().position(|f| *f == feature) {
+            Some(index) => self.missing_by_feature[index].inc(),
+            None => self.missing.with_label_values(&[feature]).inc(),
+        }
     }
 
     pub fn count_unseen(&self, feature: &str) {

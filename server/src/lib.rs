@@ -10,7 +10,6 @@
 //! - [`metrics`]: Prometheus metrics.
 //! - [`telemetry`]: logs and the per-request span.
 //! - [`log_format`]: the JSON log line.
-//! - [`log_writer`]: where log lines go, written out in batches.
 //! - [`startup`]: building, running and draining the server.
 //!
 //! It depends on the `heartlab` library without its `lab` feature: the
@@ -19,7 +18,6 @@ pub mod config;
 pub mod error;
 pub mod input;
 pub mod log_format;
-pub mod log_writer;
 pub mod metrics;
 pub mod openapi;
 pub mod routes;

@@ -25,13 +25,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let _log_guard = match heartlab_server::telemetry::init(config.log_format) {
-        Ok(guard) => guard,
-        Err(e) => {
-            eprintln!("heartlab-server: failed to start the log writer: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
+    let _log_guard = heartlab_server::telemetry::init(config.log_format);
 
     let result = actix_web::rt::System::new().block_on(async move {
         let app = Application::build(&config)?;

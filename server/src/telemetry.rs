@@ -12,7 +12,6 @@
 //! of its problems. Never a body and never an input value: patient data
 //! stays out of the logs.
 
-use std::io;
 use std::time::Instant;
 
 use actix_web::body::MessageBody;
@@ -21,12 +20,12 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage};
 use tracing::Instrument;
+use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
 use crate::error::{ApiError, ProblemKind};
 use crate::log_format::{JsonFields, JsonLines};
-use crate::log_writer::{self, FlushGuard};
 use crate::state::AppState;
 
 /// The request's id: the caller's `X-Request-Id` when it is a short plain
@@ -41,12 +40,23 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 const QUIET_ROUTES: [&str; 3] = ["/livez", "/readyz", "/metrics"];
 
 /// Installs the global subscriber: JSON lines or pretty text, filtered by
-/// `RUST_LOG` (default `info`). Lines go to stdout through a shared buffer
-/// that a background thread writes out (`log_writer`), so a request never
-/// waits on a write to stdout while the buffer has room; nothing is dropped.
-/// Keep the guard until exit: dropping it writes the last lines.
-pub fn init(format: LogFormat) -> io::Result<FlushGuard> {
-    let (writer, guard) = log_writer::batched(io::stdout())?;
+/// `RUST_LOG` (default `info`). Lines are written to stdout by a background
+/// thread, so a slow log reader never holds up a request; nothing is
+/// dropped (the queue blocks when full). Keep the guard until exit: dropping
+/// it flushes the last lines.
+pub fn init(format: LogFormat) -> WorkerGuard {
+    // 4096 queued lines (about 1 MiB) absorb a burst; past that the queue
+    // blocks rather than grow the process's memory or drop lines.
+    let (writer, guard) = NonBlockingBuilder::default()
+        .lossy(false)
+        .buffered_lines_limit(4096)
+        // Buffered: under load the writer thread sends many lines per write
+        // call; it flushes whenever the queue runs empty, so lines are not
+        // held back when the server is quiet.
+        .finish(std::io::BufWriter::with_capacity(
+            64 * 1024,
+            std::io::stdout(),
+        ));
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -59,7 +69,7 @@ pub fn init(format: LogFormat) -> io::Result<FlushGuard> {
             .try_init(),
         LogFormat::Pretty => builder.compact().try_init(),
     };
-    Ok(guard)
+    guard
 }
 
 fn incoming_id(req: &ServiceRequest) -> Option<String> {
@@ -80,7 +90,11 @@ pub async fn observe(
     let method = req.method().clone();
     // Route, status and latency go on the closing event rather than being
     // recorded into the span: each record re-formats the span's fields.
-    let span = tracing::info_span!("request", request_id = %id, method = method.as_str());
+    let span = tracing::info_span!(
+        "request",
+        request_id = id.as_str(),
+        method = method.as_str()
+    );
 
     let mut res = next.call(req).instrument(span.clone()).await?;
 

@@ -176,7 +176,7 @@ book: pipeline perf sweep bench-server deploy-figures notebooks ## build the mdB
 	$(DVC) dag > $(GENERATED)/phase-6/dag.txt
 	$(HEARTLAB) params > $(GENERATED)/parameters.md
 	@mkdir -p $(GENERATED)/phase-7 $(GENERATED)/phase-8
-	cp lab/reports/serving/bench.md $(GENERATED)/phase-7/
+	cp lab/reports/serving/bench.md lab/reports/serving/instructions.md $(GENERATED)/phase-7/
 	cp lab/reports/deploy/*.md $(GENERATED)/phase-8/
 	mdbook build book
 	@echo "book: open book/build/index.html"
@@ -206,13 +206,16 @@ fuzz-server: train ## schemathesis against the running server, from its own Open
 	bash server/bench/fuzz.sh $(SERVER_TARGET)/debug/heartlab-server $(SERVER_ARTIFACT) \
 	  $(VENV)/bin/schemathesis $(SERVER_FUZZ_PORT)
 
-bench-server: train ## the server under load on loopback: throughput, p99, memory, start-up
+bench-server: train ## the server under load on loopback, then its instructions per request
 	$(call require,wrk,Install it with: apt-get install -y wrk)
 	$(call require,hey,Install it with: apt-get install -y hey)
 	$(CARGO) build --quiet --release -p heartlab-server
 	$(CARGO) bench --quiet -p heartlab-server --bench batch
 	bash server/bench/load.sh $(SERVER_TARGET)/release/heartlab-server $(SERVER_ARTIFACT) \
 	  lab/reports/serving/bench.md $(SERVER_TARGET)/criterion
+	$(call require,valgrind,Install it with: apt-get install -y valgrind)
+	python3 server/bench/instructions.py $(SERVER_TARGET)/release/heartlab-server \
+	  $(SERVER_ARTIFACT) lab/reports/serving/instructions.md
 
 # Phases 7-8: the container image and the kind cluster (deploy/README.md).
 

@@ -18,8 +18,12 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 PORT=${BENCH_PORT:-18555}
 DURATION=${BENCH_DURATION:-10}
 URL="http://127.0.0.1:$PORT"
+# A second server with request log lines off, loaded in turn with the first.
+QUIET_URL="http://127.0.0.1:$(( PORT + 1 ))"
 WORK=$(mktemp -d)
 PID=
+QUIET_PID=
+
 
 for tool in wrk hey curl python3; do
   command -v "$tool" >/dev/null \
@@ -28,35 +32,36 @@ done
 [ -f "$ARTIFACT" ] \
   || { echo "bench: no artifact at $ARTIFACT; run 'make train' first" >&2; exit 1; }
 
-stop() {
-  if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then kill -TERM "$PID"; wait "$PID" || true; fi
-  PID=
-}
-trap 'stop; rm -rf "$WORK"' EXIT
+halt() { if [ -n "$1" ] && kill -0 "$1" 2>/dev/null; then kill -TERM "$1"; wait "$1" || true; fi; }
+stop() { halt "$PID"; PID=; }
+trap 'stop; halt "$QUIET_PID"; rm -rf "$WORK"' EXIT
 
 # The server as deployed: JSON logs at info (sent to /dev/null), one worker
 # per core, no drain so each stop is quick. Arguments: log level, artifact,
-# and the endpoint that must answer 200 before the run goes on.
+# the endpoint that must answer 200 before the run goes on, and the URL.
+# The new process's id is left in STARTED.
 start() {
-  HEARTLAB_SERVER_HOST=127.0.0.1 HEARTLAB_SERVER_PORT=$PORT \
+  local url=${4:-$URL}
+  HEARTLAB_SERVER_HOST=127.0.0.1 HEARTLAB_SERVER_PORT=${url##*:} \
     HEARTLAB_SERVER_ARTIFACT=${2:-$ARTIFACT} HEARTLAB_SERVER_DRAIN_SECONDS=0 \
     HEARTLAB_SERVER_LOG_FORMAT=json RUST_LOG=${1:-info} "$BIN" >/dev/null 2>&1 &
-  PID=$!
+  STARTED=$!
   for _ in $(seq 1 500); do
-    curl -fs "$URL/${3:-readyz}" >/dev/null 2>&1 && return 0
+    curl -fs "$url/${3:-readyz}" >/dev/null 2>&1 && return 0
     sleep 0.01
   done
   echo "bench: the server did not answer on /${3:-readyz}" >&2
   exit 1
 }
 
-# The server's CPU time so far (user + system), in microseconds.
+# A server's CPU time so far (user + system), in microseconds: $1 = its process id.
 cpu_us() {
-  awk -v hz="$(getconf CLK_TCK)" '{ printf "%d", ($14 + $15) * 1000000 / hz }' "/proc/$PID/stat"
+  awk -v hz="$(getconf CLK_TCK)" '{ printf "%d", ($14 + $15) * 1000000 / hz }' "/proc/$1/stat"
 }
 
-# Microseconds of server CPU per request over one wrk run: $1 = CPU before, $2 = wrk output.
-per_request() { echo $(( ($(cpu_us) - $1) / $(total "$2") )); }
+# Microseconds of server CPU per request over one wrk run:
+# $1 = process id, $2 = its CPU before, $3 = wrk output.
+per_request() { echo $(( ($(cpu_us "$1") - $2) / $(total "$3") )); }
 
 rss_mib() { awk '/^VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$PID/status"; }
 
@@ -78,38 +83,64 @@ startup=$(python3 "$HERE/start_to_ready.py" "$BIN" "$ARTIFACT" "$PORT" 20)
 
 # The same process with no model at all: the difference is what the model costs.
 start info "$WORK/no-such-artifact.json" livez
+PID=$STARTED
 sleep 0.5
 rss_no_model=$(rss_mib)
 stop
 
 start
+PID=$STARTED
 sleep 0.5
 rss_fresh=$(rss_mib)
 wrk -t2 -c32 -d2s -s "$HERE/post.lua" "$URL/v1/predict" >/dev/null
 rss_idle=$(rss_mib)
 
+# What the per-request log line costs: the same server with it filtered out,
+# loaded in the same rounds so that both pairs meet the same machine.
+start warn "" readyz "$QUIET_URL"
+QUIET_PID=$STARTED
+
 # The machine is shared, so throughput is noisy: /livez and /v1/predict
-# alternate over three rounds and each figure is the median of its three.
+# alternate over three rounds, on each server in turn, and each figure is
+# the median of its three.
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-for round in 1 2 3; do
-  echo "bench: round $round: /livez then /v1/predict at peak (${DURATION}s each)"
-  cpu=$(cpu_us)
-  wrk -t2 -c32 -d"${DURATION}s" "$URL/livez" > "$WORK/livez-$round.txt"
-  per_request "$cpu" "$WORK/livez-$round.txt" >> "$WORK/cpu-livez.txt"
-  cpu=$(cpu_us)
-  wrk -t2 -c32 -d"${DURATION}s" -s "$HERE/post.lua" "$URL/v1/predict" > "$WORK/predict-$round.txt" &
-  wrk_pid=$!
-  sleep $(( DURATION / 2 ))
-  rss_mib >> "$WORK/rss-load.txt"; echo >> "$WORK/rss-load.txt"
+# One run at peak: $1 = server process id, $2 = URL, $3 = route, $4 = name of the run.
+peak() {
+  local cpu args=()
+  cpu=$(cpu_us "$1")
+  [ "$3" = livez ] || args=(-s "$HERE/post.lua")
+  wrk -t2 -c32 -d"${DURATION}s" "${args[@]}" "$2/$3" > "$WORK/$4-$round.txt" &
+  local wrk_pid=$!
+  if [ "$4" = predict ]; then
+    sleep $(( DURATION / 2 ))
+    rss_mib >> "$WORK/rss-load.txt"; echo >> "$WORK/rss-load.txt"
+  fi
   wait $wrk_pid
-  per_request "$cpu" "$WORK/predict-$round.txt" >> "$WORK/cpu-predict.txt"
+  per_request "$1" "$cpu" "$WORK/$4-$round.txt" >> "$WORK/cpu-$4.txt"
+}
+for round in 1 2 3; do
+  echo "bench: round $round: /livez then /v1/predict at peak, logs on then off (${DURATION}s each)"
+  peak "$PID" "$URL" livez livez
+  peak "$PID" "$URL" v1/predict predict
+  peak "$QUIET_PID" "$QUIET_URL" livez livez-quiet
+  peak "$QUIET_PID" "$QUIET_URL" v1/predict predict-quiet
 done
-cpu_livez=$(median < "$WORK/cpu-livez.txt")
-cpu_predict=$(median < "$WORK/cpu-predict.txt")
-livez_rps=$(for r in 1 2 3; do rps "$WORK/livez-$r.txt"; echo; done | median)
-predict_rps=$(for r in 1 2 3; do rps "$WORK/predict-$r.txt"; echo; done | median)
+halt "$QUIET_PID"
+QUIET_PID=
+
+cpu_median() { median < "$WORK/cpu-$1.txt"; }
+rps_median() { for r in 1 2 3; do rps "$WORK/$1-$r.txt"; echo; done | median; }
+cpu_livez=$(cpu_median livez)
+cpu_predict=$(cpu_median predict)
+cpu_livez_quiet=$(cpu_median livez-quiet)
+cpu_predict_quiet=$(cpu_median predict-quiet)
+livez_rps=$(rps_median livez)
+predict_rps=$(rps_median predict)
+livez_quiet_rps=$(rps_median livez-quiet)
+predict_quiet_rps=$(rps_median predict-quiet)
 rss_load=$(sort -n "$WORK/rss-load.txt" | tail -1)
 ratio=$(( 100 * predict_rps / livez_rps ))
+ratio_quiet=$(( 100 * predict_quiet_rps / livez_quiet_rps ))
 
 half=$(( predict_rps / 2 ))
 echo "bench: p99 at half of peak ($half requests/s, ${DURATION}s)"
@@ -136,19 +167,6 @@ rss_after=$(rss_mib)
 million=$(( $(total "$WORK/million-1.txt") + $(total "$WORK/million-2.txt") ))
 stop
 
-# What the per-request log line costs: the same pair with it filtered out.
-echo "bench: /livez and /v1/predict with request lines off (RUST_LOG=warn)"
-start warn
-cpu=$(cpu_us)
-wrk -t2 -c32 -d"${DURATION}s" "$URL/livez" > "$WORK/livez-quiet.txt"
-cpu_livez_quiet=$(per_request "$cpu" "$WORK/livez-quiet.txt")
-cpu=$(cpu_us)
-wrk -t2 -c32 -d"${DURATION}s" -s "$HERE/post.lua" "$URL/v1/predict" > "$WORK/predict-quiet.txt"
-cpu_predict_quiet=$(per_request "$cpu" "$WORK/predict-quiet.txt")
-stop
-livez_quiet=$(rps "$WORK/livez-quiet.txt")
-predict_quiet=$(rps "$WORK/predict-quiet.txt")
-ratio_quiet=$(( 100 * predict_quiet / livez_quiet ))
 
 # A criterion estimate in microseconds (the median), or n/a without one.
 estimate_us() {
@@ -177,9 +195,10 @@ mkdir -p "$(dirname "$OUT")"
     "$predict_rps req/s ($ratio%)" "$(verdict "$ratio >= 80")"
   row "server CPU per request, /livez and /v1/predict (median of 3)" "" \
     "$cpu_livez and $cpu_predict µs ($cpu_ratio%)" ""
-  row "the same pair, request log lines off (\`RUST_LOG=warn\`, one round)" "≥ 80% of /livez" \
-    "$predict_quiet of $livez_quiet req/s ($ratio_quiet%)" "$(verdict "$ratio_quiet >= 80")"
-  row "server CPU per request, request log lines off" "" \
+  row "the same pair, request log lines off (\`RUST_LOG=warn\`, median of 3)" "≥ 80% of /livez" \
+    "$predict_quiet_rps of $livez_quiet_rps req/s ($ratio_quiet%)" \
+    "$(verdict "$ratio_quiet >= 80")"
+  row "server CPU per request, request log lines off (median of 3)" "" \
     "$cpu_livez_quiet and $cpu_predict_quiet µs ($cpu_ratio_quiet%)" ""
   row "p99 latency at half of peak ($half_rps req/s sent)" "< 5 ms" \
     "$p99_ms ms ($half_bad non-200)" "$(verdict "$p99_ms < 5 and $half_bad == 0")"

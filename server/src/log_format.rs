@@ -62,7 +62,17 @@ impl<W: Write> Write for Escaped<'_, W> {
     }
 }
 
-fn write_string<W: Write>(out: &mut W, text: impl fmt::Display) -> fmt::Result {
+/// A JSON string from text at hand: escaped as it is copied, with none of
+/// the formatting machinery that `write!` runs for every argument.
+fn write_str<W: Write>(out: &mut W, text: &str) -> fmt::Result {
+    out.write_char('"')?;
+    Escaped(out).write_str(text)?;
+    out.write_char('"')
+}
+
+/// A JSON string from a value that must be formatted first (`%` and `?`
+/// fields, and the message).
+fn write_display<W: Write>(out: &mut W, text: impl fmt::Display) -> fmt::Result {
     out.write_char('"')?;
     write!(Escaped(out), "{text}")?;
     out.write_char('"')
@@ -97,41 +107,51 @@ impl<'a, W: Write> Pairs<'a, W> {
                 self.out.write_char(',')?;
             }
             self.first = false;
-            write_string(self.out, field.name())?;
+            write_str(self.out, field.name())?;
             self.out.write_char(':')?;
             value(self.out)
         })();
     }
 }
 
+// Numbers go through itoa and zmij, the formatters serde_json itself uses:
+// the same digits as `Display`, without its padding and width handling.
 impl<W: Write> Visit for Pairs<'_, W> {
     fn record_f64(&mut self, field: &Field, value: f64) {
         // JSON has no NaN or infinity: such a value is written as null.
         if value.is_finite() {
-            self.pair(field, |out| write!(out, "{value}"));
+            self.pair(field, |out| {
+                out.write_str(zmij::Buffer::new().format_finite(value))
+            });
         } else {
             self.pair(field, |out| out.write_str("null"));
         }
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
-        self.pair(field, |out| write!(out, "{value}"));
+        self.pair(field, |out| {
+            out.write_str(itoa::Buffer::new().format(value))
+        });
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
-        self.pair(field, |out| write!(out, "{value}"));
+        self.pair(field, |out| {
+            out.write_str(itoa::Buffer::new().format(value))
+        });
     }
 
     fn record_bool(&mut self, field: &Field, value: bool) {
-        self.pair(field, |out| write!(out, "{value}"));
+        self.pair(field, |out| {
+            out.write_str(if value { "true" } else { "false" })
+        });
     }
 
     fn record_str(&mut self, field: &Field, value: &str) {
-        self.pair(field, |out| write_string(out, value));
+        self.pair(field, |out| write_str(out, value));
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.pair(field, |out| write_string(out, format_args!("{value:?}")));
+        self.pair(field, |out| write_display(out, format_args!("{value:?}")));
     }
 }
 
@@ -179,11 +199,8 @@ where
         // clock (UTC, microseconds) from a fixed buffer, in a tenth of the
         // time.
         let now = humantime::format_rfc3339_micros(std::time::SystemTime::now());
-        write!(
-            writer,
-            "{{\"timestamp\":\"{now}\",\"level\":\"{}\"",
-            meta.level()
-        )?;
+        write!(writer, "{{\"timestamp\":\"{now}\",\"level\":")?;
+        write_str(&mut writer, meta.level().as_str())?;
 
         for message in [true, false] {
             let mut pairs = Pairs::new(&mut writer, false, message);
@@ -192,7 +209,7 @@ where
         }
 
         writer.write_str(",\"target\":")?;
-        write_string(&mut writer, meta.target())?;
+        write_str(&mut writer, meta.target())?;
 
         if let Some(span) = ctx.lookup_current() {
             writer.write_str(",\"span\":{")?;
@@ -204,7 +221,7 @@ where
                 }
             }
             writer.write_str("\"name\":")?;
-            write_string(&mut writer, span.name())?;
+            write_str(&mut writer, span.name())?;
             writer.write_char('}')?;
         }
         writer.write_str("}\n")
@@ -297,6 +314,38 @@ mod tests {
             prop_assert_eq!(lines[0]["text"].as_str(), Some(text.as_str()));
             prop_assert_eq!(lines[0]["message"].as_str(), Some(shown.as_str()));
             prop_assert_eq!(lines[0]["span"]["request_id"].as_str(), Some(shown.as_str()));
+        }
+
+        /// A span field given as text (as the server gives the request id)
+        /// comes back unchanged too.
+        #[test]
+        fn any_span_text_survives_the_line(text in any::<String>()) {
+            let lines = logged(|| {
+                let span = tracing::info_span!("request", request_id = text.as_str());
+                span.in_scope(|| tracing::info!("done"));
+            });
+            prop_assert_eq!(lines[0]["span"]["request_id"].as_str(), Some(text.as_str()));
+        }
+
+        /// Every number comes back as the same number; a float JSON cannot
+        /// hold comes back as null.
+        #[test]
+        fn any_number_survives_the_line(
+            float in any::<f64>(),
+            signed in any::<i64>(),
+            unsigned in any::<u64>(),
+            flag in any::<bool>(),
+        ) {
+            let lines = logged(|| tracing::info!(float, signed, unsigned, flag, "numbers"));
+            let line = &lines[0];
+            if float.is_finite() {
+                prop_assert_eq!(line["float"].as_f64(), Some(float));
+            } else {
+                prop_assert!(line["float"].is_null());
+            }
+            prop_assert_eq!(line["signed"].as_i64(), Some(signed));
+            prop_assert_eq!(line["unsigned"].as_u64(), Some(unsigned));
+            prop_assert_eq!(line["flag"].as_bool(), Some(flag));
         }
     }
 }

@@ -11,7 +11,7 @@
 //! through a byte-to-text adapter that checks UTF-8 on each write. On
 //! `/v1/predict`, callgrind counted about 22,000 instructions for the one
 //! line per request, more than checking and scoring the patient; this
-//! formatter needs about a third of that (D-043). Here a span's fields are kept
+//! formatter needs under a third of that (D-043). Here a span's fields are kept
 //! as a ready JSON fragment and copied into each line as they are.
 
 use std::fmt::{self, Write};

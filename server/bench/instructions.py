@@ -16,6 +16,7 @@ the parts add up.
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -28,11 +29,9 @@ WARM_UP = 200
 PORT = int(os.environ.get("BENCH_CALLGRIND_PORT", "18556"))
 URL = f"http://127.0.0.1:{PORT}"
 
-PATIENT = (
-    '{"age": 63, "sex": 1, "cp": 4, "trestbps": 145, "chol": null, "fbs": 1, '
-    '"restecg": 2, "thalach": 150, "exang": 0, "oldpeak": 2.3, "slope": 3, '
-    '"ca": 0, "thal": 6}'
-)
+# The same patient as the load test's.
+PATIENT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "patient.json")
+SCORING = [r"heartlab_server::state::Model::score"]
 
 # (what the reader sees, symbols whose inclusive counts make it up).
 # A symbol is matched in full, so a recursive entry (name'2) is not counted
@@ -42,8 +41,7 @@ PARTS = [
      [r"<heartlab_server::sent::SentPatient as serde_core::de::Deserialize>::deserialize"]),
     ("checking the patient against the input schema",
      [r"heartlab_server::input::Schema::check_patient"]),
-    ("scoring: the preprocessing and the model",
-     [r"heartlab_server::state::Model::score"]),
+    ("scoring: the preprocessing and the model", SCORING),
     ("writing the JSON answer",
      [r"actix_web::response::builder::HttpResponseBuilder::json"]),
     ("the request's log line",
@@ -74,7 +72,7 @@ def hey(route, count):
     if route == "livez":
         args = [f"{URL}/livez"]
     else:
-        args = ["-m", "POST", "-T", "application/json", "-d", PATIENT, f"{URL}/v1/predict"]
+        args = ["-m", "POST", "-T", "application/json", "-D", PATIENT, f"{URL}/v1/predict"]
     out = subprocess.run(["hey", "-n", str(count), "-c", "4", *args],
                          capture_output=True, text=True, check=True).stdout
     ok = re.search(r"\[200\]\s+(\d+) responses", out)
@@ -141,7 +139,7 @@ def main():
         fail("usage: instructions.py BIN ARTIFACT OUT.md")
     binary, artifact, out = sys.argv[1:]
     for tool in ["valgrind", "callgrind_control", "callgrind_annotate", "hey"]:
-        if subprocess.run(["which", tool], capture_output=True).returncode != 0:
+        if shutil.which(tool) is None:
             fail(f"{tool} is not installed (apt-get install -y valgrind hey)")
 
     with tempfile.TemporaryDirectory() as work:
@@ -167,7 +165,7 @@ def main():
             return "–"
         return f"{n:,.0f} ({100 * n / totals[route]:.0f}%)"
 
-    score = part(routes["predict"], PARTS[2][1]) or 0
+    score = part(routes["predict"], SCORING) or 0
     lines = [
         f"| per request ({REQUESTS:,} requests, one worker) | /livez | /v1/predict |",
         "|---|---:|---:|",

@@ -24,7 +24,6 @@ WORK=$(mktemp -d)
 PID=
 QUIET_PID=
 
-
 for tool in wrk hey curl python3; do
   command -v "$tool" >/dev/null \
     || { echo "bench: $tool is not installed (apt-get install -y $tool)" >&2; exit 1; }
@@ -69,13 +68,11 @@ rss_mib() { awk '/^VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$PID/status"; }
 rps() { awk '/^Requests\/sec/ { printf "%d", $2 }' "$1"; }
 total() { awk '/requests in/ { print $1 }' "$1"; }
 
-cat > "$WORK/patient.json" <<'JSON'
-{"age": 63, "sex": 1, "cp": 4, "trestbps": 145, "chol": null, "fbs": 1, "restecg": 2,
- "thalach": 150, "exang": 0, "oldpeak": 2.3, "slope": 3, "ca": 0, "thal": 6}
-JSON
+# One patient with a missing value, so each prediction also imputes.
+PATIENT="$HERE/patient.json"
 python3 -c "import json,sys; p=json.load(open(sys.argv[1])); print(json.dumps({'rows':[p]*1000}))" \
-  "$WORK/patient.json" > "$WORK/batch.json"
-export BENCH_BODY="$WORK/patient.json"
+  "$PATIENT" > "$WORK/batch.json"
+export BENCH_BODY="$PATIENT"
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "bench: start to ready (20 starts)"
@@ -104,7 +101,8 @@ QUIET_PID=$STARTED
 # alternate over three rounds, on each server in turn, and each figure is
 # the median of its three.
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-# One run at peak: $1 = server process id, $2 = URL, $3 = route, $4 = name of the run.
+# One run at peak in round $round: $1 = server process id, $2 = URL, $3 = route,
+# $4 = name of the run.
 peak() {
   local cpu args=()
   cpu=$(cpu_us "$1")
@@ -145,7 +143,7 @@ ratio_quiet=$(( 100 * predict_quiet_rps / livez_quiet_rps ))
 half=$(( predict_rps / 2 ))
 echo "bench: p99 at half of peak ($half requests/s, ${DURATION}s)"
 hey -z "${DURATION}s" -c 32 -q $(( half / 32 )) -m POST -T application/json \
-  -D "$WORK/patient.json" "$URL/v1/predict" > "$WORK/half.txt"
+  -D "$PATIENT" "$URL/v1/predict" > "$WORK/half.txt"
 p99_ms=$(awk '/99% in/ { printf "%.2f", $3 * 1000 }' "$WORK/half.txt")
 half_rps=$(awk '/Requests\/sec/ { printf "%d", $2 }' "$WORK/half.txt")
 half_bad=$(awk '/^\s*\[[0-9]+\]/ { gsub(/[\[\]]/, "", $1); if ($1 != "200") n += $2 }
@@ -166,7 +164,6 @@ wrk -t2 -c32 -d"${seconds}s" -s "$HERE/post.lua" "$URL/v1/predict" > "$WORK/mill
 rss_after=$(rss_mib)
 million=$(( $(total "$WORK/million-1.txt") + $(total "$WORK/million-2.txt") ))
 stop
-
 
 # A criterion estimate in microseconds (the median), or n/a without one.
 estimate_us() {

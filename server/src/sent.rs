@@ -10,9 +10,10 @@
 //! map with an owned string per key and a node per value, only to read each
 //! once. Measured with callgrind on `/v1/predict`, building, walking and
 //! freeing that tree cost about 18,000 instructions per request; reading
-//! into these slots costs about a third of that (D-042). Values that are only reported as a type (an
-//! unknown key's value, an array where a number belongs) are still read as
-//! a `Value`, so serde_json's nesting limit guards them as before.
+//! into these slots costs about a third of that (D-042). Values that are
+//! only reported as a type (an unknown key's value, an array where a number
+//! belongs) are still read as a `Value`, so serde_json's nesting limit
+//! guards them as before.
 
 use std::fmt;
 

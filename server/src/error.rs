@@ -6,7 +6,7 @@
 
 use actix_web::error::JsonPayloadError;
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, ResponseError};
+use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -214,10 +214,10 @@ impl ResponseError for ApiError {
     }
 }
 
-/// Turns actix's JSON extractor errors (size, content type, syntax) into
-/// our error body, so they name the body and say what is wrong.
-pub fn json_error(error: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
-    let api = match &error {
+/// Turns the body reader's errors (size, content type, syntax) into our
+/// error body, so they name the body and say what is wrong.
+pub fn json_error(error: JsonPayloadError) -> ApiError {
+    match &error {
         JsonPayloadError::OverflowKnownLength { length, limit } => ApiError::body(
             StatusCode::PAYLOAD_TOO_LARGE,
             ProblemKind::TooLarge,
@@ -252,6 +252,5 @@ pub fn json_error(error: JsonPayloadError, _req: &HttpRequest) -> actix_web::Err
             ProblemKind::InvalidJson,
             format!("the body could not be read: {other}"),
         ),
-    };
-    api.into()
+    }
 }

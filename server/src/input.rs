@@ -38,6 +38,8 @@ struct Rule {
 #[derive(Debug, Clone)]
 pub struct Schema {
     rules: Vec<Rule>,
+    /// For each of the 13 feature slots, whether a rule checks it.
+    has_rule: [bool; 13],
     hospitals: Option<Vec<String>>,
 }
 
@@ -71,11 +73,13 @@ impl Schema {
     /// is not one of the 13 features: such an artifact cannot be served.
     pub fn from_artifact(artifact: &Artifact) -> Result<Schema, String> {
         let mut rules = Vec::new();
+        let mut has_rule = [false; 13];
         for field in &artifact.input_schema {
             let index = FEATURES
                 .iter()
                 .position(|f| *f == field.name)
                 .ok_or_else(|| format!("the input schema names an unknown input {}", field.name))?;
+            has_rule[index] = true;
             rules.push(Rule {
                 field: field.clone(),
                 index,
@@ -83,6 +87,7 @@ impl Schema {
         }
         Ok(Schema {
             rules,
+            has_rule,
             hospitals: artifact.pipeline.hospitals.clone(),
         })
     }
@@ -131,7 +136,7 @@ impl Schema {
     /// not depend on the order sent), and keys sent twice.
     fn check_keys(&self, sent: &SentPatient, place: Place, problems: &mut Vec<Problem>) {
         let not_in_schema = FEATURES.iter().enumerate().filter(|&(slot, _)| {
-            sent.values[slot] != Sent::Absent && !self.rules.iter().any(|r| r.index == slot)
+            !self.has_rule[slot] && !matches!(sent.values[slot], Sent::Absent)
         });
         if !sent.unknown.is_empty() || not_in_schema.clone().next().is_some() {
             let mut unknown: Vec<&str> = sent.unknown.iter().map(String::as_str).collect();

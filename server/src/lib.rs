@@ -2,6 +2,7 @@
 //!
 //! - [`config`]: file and environment settings, checked at start.
 //! - [`state`]: the loaded, verified, warmed-up model and the readiness flag.
+//! - [`body`]: the JSON body, read and parsed.
 //! - [`sent`]: what a client sent, read from the JSON into fixed slots.
 //! - [`input`]: every request checked against the artifact's input schema.
 //! - [`error`]: every error body and its status code, in one place.
@@ -14,6 +15,7 @@
 //!
 //! It depends on the `heartlab` library without its `lab` feature: the
 //! prediction path needs no polars or linfa.
+pub mod body;
 pub mod config;
 pub mod error;
 pub mod input;

@@ -31,34 +31,43 @@ pub struct JsonLines;
 #[derive(Debug, Default, Clone, Copy)]
 pub struct JsonFields;
 
+/// For each byte, whether it must be escaped inside a JSON string: the
+/// control characters, the quote and the backslash.
+const NEEDS_ESCAPE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut byte = 0;
+    while byte < 0x20 {
+        table[byte] = true;
+        byte += 1;
+    }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table
+};
+
 /// Writes text into a JSON string body, escaping as it goes, so a field
 /// that is formatted with `Display` or `Debug` needs no buffer of its own.
 struct Escaped<'a, W: Write>(&'a mut W);
 
 impl<W: Write> Write for Escaped<'_, W> {
-    fn write_str(&mut self, text: &str) -> fmt::Result {
-        // Every character that needs escaping is ASCII, so a byte scan
-        // finds them and every cut falls between characters.
-        let mut plain_from = 0;
-        for (i, byte) in text.bytes().enumerate() {
-            let escape = match byte {
-                b'"' => "\\\"",
-                b'\\' => "\\\\",
-                b'\n' => "\\n",
-                b'\r' => "\\r",
-                b'\t' => "\\t",
-                0..=0x1f => "",
-                _ => continue,
-            };
-            self.0.write_str(&text[plain_from..i])?;
-            if escape.is_empty() {
-                write!(self.0, "\\u{byte:04x}")?;
-            } else {
-                self.0.write_str(escape)?;
+    fn write_str(&mut self, mut text: &str) -> fmt::Result {
+        // Plain runs are found with one table look-up per byte and copied
+        // whole; most texts are one run. Every byte that needs escaping is
+        // ASCII, so every cut falls between characters.
+        while let Some(at) = text.bytes().position(|b| NEEDS_ESCAPE[usize::from(b)]) {
+            self.0.write_str(&text[..at])?;
+            let byte = text.as_bytes()[at];
+            match byte {
+                b'"' => self.0.write_str("\\\"")?,
+                b'\\' => self.0.write_str("\\\\")?,
+                b'\n' => self.0.write_str("\\n")?,
+                b'\r' => self.0.write_str("\\r")?,
+                b'\t' => self.0.write_str("\\t")?,
+                _ => write!(self.0, "\\u{byte:04x}")?,
             }
-            plain_from = i + 1;
+            text = &text[at + 1..];
         }
-        self.0.write_str(&text[plain_from..])
+        self.0.write_str(text)
     }
 }
 
@@ -103,12 +112,10 @@ impl<'a, W: Write> Pairs<'a, W> {
             return;
         }
         self.result = (|| {
-            if !self.first {
-                self.out.write_char(',')?;
-            }
+            self.out.write_str(if self.first { "\"" } else { ",\"" })?;
             self.first = false;
-            write_str(self.out, field.name())?;
-            self.out.write_char(':')?;
+            Escaped(&mut *self.out).write_str(field.name())?;
+            self.out.write_str("\":")?;
             value(self.out)
         })();
     }

@@ -2,6 +2,7 @@
 //! live in `input`, the error mapping in `error`, the counting in `metrics`
 //! and the per-request span in `telemetry`.
 
+use actix_web::dev::Extensions;
 use actix_web::http::header::ContentType;
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use heartlab::artifact::InputField;
@@ -9,6 +10,7 @@ use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use crate::body::Json;
 use crate::error::{ApiError, ErrorBody, Problem};
 use crate::input::{self, Patient, Place};
 use crate::openapi::{BatchRequestDoc, PatientDoc};
@@ -34,28 +36,31 @@ pub struct RowPrediction {
     /// Whether the probability reaches the artifact's threshold.
     pub label: bool,
     /// Inputs sent as null and filled by the pipeline's learned values.
-    pub imputed: Vec<String>,
+    pub imputed: Vec<&'static str>,
 }
+
+// The answers borrow the request id and the model version rather than copy
+// them: the answer is written once and dropped.
 
 /// The answer to one patient.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct PredictResponse {
-    pub request_id: String,
+pub struct PredictResponse<'a> {
+    pub request_id: &'a str,
     /// The SHA-256 of the model artifact that scored the request.
-    pub model_version: String,
+    pub model_version: &'a str,
     pub feature_logic_version: u32,
     /// The probability from which a patient is flagged.
     pub threshold: f64,
     pub probability: f64,
     pub label: bool,
-    pub imputed: Vec<String>,
+    pub imputed: Vec<&'static str>,
 }
 
 /// The answer to a batch: one prediction per row, in the rows' order.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct BatchResponse {
-    pub request_id: String,
-    pub model_version: String,
+pub struct BatchResponse<'a> {
+    pub request_id: &'a str,
+    pub model_version: &'a str,
     pub feature_logic_version: u32,
     pub threshold: f64,
     pub predictions: Vec<RowPrediction>,
@@ -113,11 +118,22 @@ pub struct ModelInfo {
     pub training: Value,
 }
 
-fn request_id(req: &HttpRequest) -> String {
-    req.extensions()
-        .get::<RequestId>()
-        .map(|id| id.0.clone())
-        .unwrap_or_default()
+/// A 200 answer in JSON. Written into a buffer that a single prediction
+/// fits, where `HttpResponse::json` starts smaller and grows it. Never
+/// inlined, so that `server/bench/instructions.py` can count it.
+#[inline(never)]
+fn json_ok(answer: &impl Serialize) -> Result<HttpResponse, ApiError> {
+    let mut body = Vec::with_capacity(512);
+    serde_json::to_writer(&mut body, answer)
+        .map_err(|e| ApiError::Internal(format!("failed to serialise the answer: {e}")))?;
+    Ok(HttpResponse::Ok()
+        .insert_header(ContentType::json())
+        .body(body))
+}
+
+/// The id `telemetry` gave this request.
+fn request_id(extensions: &Extensions) -> &str {
+    extensions.get::<RequestId>().map_or("", |id| id.0.as_str())
 }
 
 fn ready_model(state: &AppState) -> Result<&Model, ApiError> {
@@ -146,7 +162,7 @@ fn score(state: &AppState, model: &Model, patient: &Patient) -> RowPrediction {
     RowPrediction {
         probability: scored.probability,
         label: scored.label,
-        imputed: scored.notes.filled.iter().map(|f| f.to_string()).collect(),
+        imputed: scored.notes.filled,
     }
 }
 
@@ -221,7 +237,7 @@ pub async fn model_info(state: web::Data<AppState>) -> Result<HttpResponse, ApiE
 pub async fn predict(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Json<SentPatient>,
+    body: Json<SentPatient>,
 ) -> Result<HttpResponse, ApiError> {
     let model = ready_model(&state)?;
 
@@ -234,15 +250,16 @@ pub async fn predict(
     };
 
     let row = score(&state, model, &patient);
-    Ok(HttpResponse::Ok().json(PredictResponse {
-        request_id: request_id(&req),
-        model_version: model.sha256.clone(),
+    let extensions = req.extensions();
+    json_ok(&PredictResponse {
+        request_id: request_id(&extensions),
+        model_version: &model.sha256,
         feature_logic_version: model.artifact.feature_logic_version,
         threshold: model.artifact.threshold,
         probability: row.probability,
         label: row.label,
         imputed: row.imputed,
-    }))
+    })
 }
 
 /// Scores up to the configured number of rows. A batch with any bad row is
@@ -259,7 +276,7 @@ pub async fn predict(
 pub async fn predict_batch(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Json<SentBatch>,
+    body: Json<SentBatch>,
 ) -> Result<HttpResponse, ApiError> {
     let model = ready_model(&state)?;
 
@@ -270,13 +287,14 @@ pub async fn predict_batch(
         .iter()
         .map(|patient| score(&state, model, patient))
         .collect();
-    Ok(HttpResponse::Ok().json(BatchResponse {
-        request_id: request_id(&req),
-        model_version: model.sha256.clone(),
+    let extensions = req.extensions();
+    json_ok(&BatchResponse {
+        request_id: request_id(&extensions),
+        model_version: &model.sha256,
         feature_logic_version: model.artifact.feature_logic_version,
         threshold: model.artifact.threshold,
         predictions,
-    }))
+    })
 }
 
 /// Prometheus metrics in the text exposition format.

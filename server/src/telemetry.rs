@@ -35,6 +35,10 @@ pub struct RequestId(pub String);
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
+/// The header's name, made once: looking it up by `&str` parses the name
+/// again on every request.
+const REQUEST_ID: HeaderName = HeaderName::from_static(REQUEST_ID_HEADER);
+
 /// Routes that probes and scrapers hit every few seconds: logged at debug
 /// so they do not bury the requests people look for.
 const QUIET_ROUTES: [&str; 3] = ["/livez", "/readyz", "/metrics"];
@@ -73,9 +77,19 @@ pub fn init(format: LogFormat) -> WorkerGuard {
 }
 
 fn incoming_id(req: &ServiceRequest) -> Option<String> {
-    let value = req.headers().get(REQUEST_ID_HEADER)?.to_str().ok()?;
+    let value = req.headers().get(&REQUEST_ID)?.to_str().ok()?;
     let plain = |c: char| c.is_ascii_alphanumeric() || "-_.".contains(c);
     (!value.is_empty() && value.len() <= 64 && value.chars().all(plain)).then(|| value.to_owned())
+}
+
+/// A new random id, written straight into its string rather than through
+/// `Display` and the formatting machinery.
+fn new_id() -> String {
+    let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    uuid::Uuid::new_v4()
+        .hyphenated()
+        .encode_lower(&mut text)
+        .to_owned()
 }
 
 /// The middleware: id, span, metrics, one log line, and the id echoed back.
@@ -84,7 +98,7 @@ pub async fn observe(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
-    let id = incoming_id(&req).unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let id = incoming_id(&req).unwrap_or_else(new_id);
     req.extensions_mut().insert(RequestId(id.clone()));
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let method = req.method().clone();
@@ -153,8 +167,7 @@ pub async fn observe(
     });
 
     if let Ok(value) = HeaderValue::from_str(&id) {
-        res.headers_mut()
-            .insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
+        res.headers_mut().insert(REQUEST_ID, value);
     }
     Ok(res)
 }

@@ -398,3 +398,84 @@ fn an_answer_lists_at_most_a_hundred_problems_and_says_how_many() {
         "500 problems with the input; the first 100 are listed"
     );
 }
+
+/// Sends `body` to `path` in chunked transfer encoding, one chunk per
+/// piece with a pause between them, so the server reads them one by one.
+/// Returns the status and the JSON body of the answer.
+fn post_in_pieces(path: &str, pieces: &[&[u8]]) -> (u16, Value) {
+    use std::io::{Read, Write};
+
+    let address = shared().base.trim_start_matches("http://").to_owned();
+    let mut stream = std::net::TcpStream::connect(&address).expect("connect to the server");
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .expect("a read timeout");
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n\
+         Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).expect("send the head");
+    for piece in pieces {
+        let mut chunk = format!("{:x}\r\n", piece.len()).into_bytes();
+        chunk.extend_from_slice(piece);
+        chunk.extend_from_slice(b"\r\n");
+        // The server may answer (413) before every piece is sent.
+        if stream
+            .write_all(&chunk)
+            .and_then(|()| stream.flush())
+            .is_err()
+        {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let _ = stream.write_all(b"0\r\n\r\n");
+
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let status = answer
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status line in {answer:?}"));
+    let (_, body) = answer
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("no body in {answer:?}"));
+    let body = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"));
+    (status, body)
+}
+
+/// The body reader parses a body that came whole where it lies and
+/// gathers one that comes in pieces: both must give the same answer.
+#[test]
+fn a_body_sent_in_pieces_is_read_as_a_whole() {
+    let body = patient().to_string().into_bytes();
+    let whole = shared().post("/v1/predict", Some("application/json"), &body);
+    assert_eq!(whole.status, 200, "{}", whole.body);
+
+    let third = body.len() / 3;
+    let (status, pieces) = post_in_pieces(
+        "/v1/predict",
+        &[&body[..third], &body[third..2 * third], &body[2 * third..]],
+    );
+    assert_eq!(status, 200, "{pieces}");
+    assert_eq!(pieces["probability"], whole.json()["probability"]);
+    assert_eq!(pieces["imputed"], whole.json()["imputed"]);
+}
+
+/// Without a Content-Length the limit can only be checked while reading:
+/// the body is refused as soon as it passes the limit.
+#[test]
+fn a_chunked_body_over_the_limit_is_refused_while_it_is_read() {
+    let limit = common::config(std::path::Path::new("unused")).max_body_bytes;
+    let row = format!("{},", patient());
+    let piece = row.repeat(limit / row.len() / 4 + 1).into_bytes();
+    let mut pieces: Vec<&[u8]> = vec![b"{\"rows\": ["];
+    pieces.extend(std::iter::repeat_n(piece.as_slice(), 5));
+
+    let (status, body) = post_in_pieces("/v1/predict/batch", &pieces);
+    assert_eq!(status, 413, "{body}");
+    assert_eq!(body["problems"][0]["field"], "body");
+    assert_eq!(body["problems"][0]["problem"], "too_large");
+}

@@ -260,7 +260,7 @@ mod tests {
         }
     }
 
-    fn logged(emit: impl FnOnce()) -> Vec<Value> {
+    fn logged_text(emit: impl FnOnce()) -> String {
         let lines = Lines::default();
         let sink = lines.clone();
         let subscriber = tracing_subscriber::fmt()
@@ -270,9 +270,36 @@ mod tests {
             .finish();
         tracing::subscriber::with_default(subscriber, emit);
         let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
-        text.lines()
+        text
+    }
+
+    fn logged(emit: impl FnOnce()) -> Vec<Value> {
+        logged_text(emit)
+            .lines()
             .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
             .collect()
+    }
+
+    /// The message comes right after the level, whether the event's fields
+    /// start with it (one pass) or name it among the others (two passes),
+    /// and the other fields keep their order.
+    #[test]
+    fn the_message_comes_first_in_either_order() {
+        let text = logged_text(|| {
+            tracing::info!(a = 1, b = "x", "first");
+            tracing::info!(a = 1, message = "middle", b = "x");
+        });
+
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        for (line, message) in lines.iter().zip(["first", "middle"]) {
+            let after_level = line.split_once("\"level\":\"INFO\",").map(|(_, rest)| rest);
+            let expected = format!("\"message\":\"{message}\",\"a\":1,\"b\":\"x\",");
+            assert!(
+                after_level.is_some_and(|rest| rest.starts_with(&expected)),
+                "{line}"
+            );
+        }
     }
 
     #[test]

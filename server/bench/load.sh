@@ -59,14 +59,24 @@ start() {
   exit 1
 }
 
-# A server's CPU time so far (user + system), in microseconds: $1 = its process id.
+# A server's CPU time so far, in microseconds: user and system time, and
+# user time alone (its own code and libraries; the rest is the kernel's,
+# mostly loopback networking). $1 = its process id.
 cpu_us() {
   awk -v hz="$(getconf CLK_TCK)" '{ printf "%d", ($14 + $15) * 1000000 / hz }' "/proc/$1/stat"
+}
+user_us() {
+  awk -v hz="$(getconf CLK_TCK)" '{ printf "%d", $14 * 1000000 / hz }' "/proc/$1/stat"
 }
 
 # Microseconds of server CPU per request over one wrk run:
 # $1 = process id, $2 = its CPU before, $3 = wrk output.
 per_request() { echo $(( ($(cpu_us "$1") - $2) / $(total "$3") )); }
+# The same for user time, to a tenth of a microsecond.
+user_per_request() {
+  awk -v now="$(user_us "$1")" -v before="$2" -v n="$(total "$3")" \
+    'BEGIN { printf "%.1f\n", (now - before) / n }'
+}
 
 rss_mib() { awk '/^VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$PID/status"; }
 
@@ -112,8 +122,9 @@ median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 # One run at peak in round $round: $1 = server process id, $2 = URL, $3 = route,
 # $4 = name of the run.
 peak() {
-  local cpu args=()
+  local cpu user args=()
   cpu=$(cpu_us "$1")
+  user=$(user_us "$1")
   [ "$3" = livez ] || args=(-s "$HERE/post.lua")
   wrk -t2 -c32 -d"${PEAK}s" "${args[@]}" "$2/$3" > "$WORK/$4-$round.txt" &
   local wrk_pid=$!
@@ -123,6 +134,7 @@ peak() {
   fi
   wait $wrk_pid
   per_request "$1" "$cpu" "$WORK/$4-$round.txt" >> "$WORK/cpu-$4.txt"
+  user_per_request "$1" "$user" "$WORK/$4-$round.txt" >> "$WORK/user-$4.txt"
 }
 for round in $(seq 1 "$ROUNDS"); do
   echo "bench: round $round of $ROUNDS: /livez then /v1/predict at peak, logs on then off" \
@@ -144,6 +156,8 @@ round_ratios() {
   done
 }
 ratio_median() { round_ratios "$1" "$2" | median; }
+user_livez=$(median < "$WORK/user-livez.txt")
+user_predict=$(median < "$WORK/user-predict.txt")
 cpu_livez=$(cpu_median livez)
 cpu_predict=$(cpu_median predict)
 cpu_livez_quiet=$(cpu_median livez-quiet)
@@ -216,6 +230,8 @@ mkdir -p "$(dirname "$OUT")"
     "≥ 80%" "$ratio% (middle half $spread)" "$(verdict "$ratio >= 80")"
   row "server CPU per request, /livez and /v1/predict (median of $ROUNDS rounds)" "" \
     "$cpu_livez and $cpu_predict µs ($cpu_ratio%)" ""
+  row "of which in user space: the server's own code and libraries (median)" "" \
+    "$user_livez and $user_predict µs" ""
   row "the same share, request log lines off (\`RUST_LOG=warn\`, median)" "≥ 80%" \
     "$ratio_quiet% (middle half $spread_quiet)" "$(verdict "$ratio_quiet >= 80")"
   row "server CPU per request, request log lines off (median of $ROUNDS rounds)" "" \

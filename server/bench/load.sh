@@ -59,23 +59,21 @@ start() {
   exit 1
 }
 
-# A server's CPU time so far, in microseconds: user and system time, and
-# user time alone (its own code and libraries; the rest is the kernel's,
-# mostly loopback networking). $1 = its process id.
+# A server's CPU time so far, in microseconds: user and system time, or with
+# "user" as $2 user time alone (its own code and libraries; the rest is the
+# kernel's, mostly loopback networking). $1 = its process id.
 cpu_us() {
-  awk -v hz="$(getconf CLK_TCK)" '{ printf "%d", ($14 + $15) * 1000000 / hz }' "/proc/$1/stat"
-}
-user_us() {
-  awk -v hz="$(getconf CLK_TCK)" '{ printf "%d", $14 * 1000000 / hz }' "/proc/$1/stat"
+  awk -v hz="$(getconf CLK_TCK)" -v user_only="${2:-}" \
+    '{ printf "%d", ($14 + (user_only ? 0 : $15)) * 1000000 / hz }' "/proc/$1/stat"
 }
 
-# Microseconds of server CPU per request over one wrk run:
-# $1 = process id, $2 = its CPU before, $3 = wrk output.
-per_request() { echo $(( ($(cpu_us "$1") - $2) / $(total "$3") )); }
-# The same for user time, to a tenth of a microsecond.
-user_per_request() {
-  awk -v now="$(user_us "$1")" -v before="$2" -v n="$(total "$3")" \
-    'BEGIN { printf "%.1f\n", (now - before) / n }'
+# Microseconds of server CPU per request over one wrk run: $1 = process id,
+# $2 = its CPU before, $3 = wrk output, $4 = "user" for user time alone,
+# given to a tenth of a microsecond.
+per_request() {
+  awk -v now="$(cpu_us "$1" "${4:-}")" -v before="$2" -v n="$(total "$3")" \
+    -v format="$([ -n "${4:-}" ] && echo '%.1f' || echo '%d')" \
+    'BEGIN { printf format "\n", (now - before) / n }'
 }
 
 rss_mib() { awk '/^VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$PID/status"; }
@@ -124,7 +122,7 @@ median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 peak() {
   local cpu user args=()
   cpu=$(cpu_us "$1")
-  user=$(user_us "$1")
+  user=$(cpu_us "$1" user)
   [ "$3" = livez ] || args=(-s "$HERE/post.lua")
   wrk -t2 -c32 -d"${PEAK}s" "${args[@]}" "$2/$3" > "$WORK/$4-$round.txt" &
   local wrk_pid=$!
@@ -134,7 +132,7 @@ peak() {
   fi
   wait $wrk_pid
   per_request "$1" "$cpu" "$WORK/$4-$round.txt" >> "$WORK/cpu-$4.txt"
-  user_per_request "$1" "$user" "$WORK/$4-$round.txt" >> "$WORK/user-$4.txt"
+  per_request "$1" "$user" "$WORK/$4-$round.txt" user >> "$WORK/user-$4.txt"
 }
 for round in $(seq 1 "$ROUNDS"); do
   echo "bench: round $round of $ROUNDS: /livez then /v1/predict at peak, logs on then off" \

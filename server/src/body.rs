@@ -19,7 +19,7 @@ use std::task::{ready, Context, Poll};
 
 use actix_web::dev::Payload;
 use actix_web::error::JsonPayloadError;
-use actix_web::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use actix_web::http::header::{ContentLength, Header, CONTENT_TYPE};
 use actix_web::web::{Bytes, BytesMut};
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use futures_core::Stream;
@@ -45,7 +45,7 @@ impl<T: DeserializeOwned> FromRequest for Json<T> {
     type Future = ReadJson<T>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> ReadJson<T> {
-        let length = content_length(req);
+        let length = ContentLength::parse(req).ok().map(|length| length.0);
         let state = match start(req, length) {
             Ok(limit) => State::Reading {
                 payload: payload.take(),
@@ -54,7 +54,7 @@ impl<T: DeserializeOwned> FromRequest for Json<T> {
                 first: None,
                 gathered: BytesMut::new(),
             },
-            Err(error) => State::Failed(Some(error)),
+            Err(error) => State::Failed(error),
         };
         ReadJson {
             state,
@@ -96,16 +96,6 @@ fn is_json(req: &HttpRequest) -> bool {
             if mime.subtype() == mime::JSON || mime.suffix() == Some(mime::JSON))
 }
 
-fn content_length(req: &HttpRequest) -> Option<usize> {
-    req.headers()
-        .get(CONTENT_LENGTH)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
-}
-
 /// The future that reads and parses the body.
 pub struct ReadJson<T> {
     state: State,
@@ -113,7 +103,7 @@ pub struct ReadJson<T> {
 }
 
 enum State {
-    Failed(Option<ApiError>),
+    Failed(ApiError),
     Reading {
         payload: Payload,
         limit: usize,
@@ -142,7 +132,7 @@ impl<T: DeserializeOwned> Future for ReadJson<T> {
         } = &mut this.state
         else {
             let error = match std::mem::replace(&mut this.state, State::Done) {
-                State::Failed(Some(error)) => error,
+                State::Failed(error) => error,
                 _ => ApiError::Internal("the body was polled after it was read".into()),
             };
             return Poll::Ready(Err(error.into()));

@@ -38,13 +38,14 @@ SCORING = [r"heartlab_server::state::Model::score"]
 # twice.
 PARTS = [
     ("reading the JSON body into the input slots",
-     [r"<heartlab_server::sent::SentPatient as serde_core::de::Deserialize>::deserialize"]),
+     [r"<heartlab_server::sent::SentPatient as heartlab_server::sent::FromJson>::from_json"]),
     ("checking the patient against the input schema",
      [r"heartlab_server::input::Schema::check_patient"]),
     ("scoring: the preprocessing and the model", SCORING),
     ("writing the JSON answer",
      [r"actix_web::response::builder::HttpResponseBuilder::json",
-      r"heartlab_server::routes::json_ok(<.*>)?"]),
+      r"heartlab_server::answer::Answers::(single|batch)",
+      r"heartlab_server::routes::json_bytes"]),
     ("the request's log line",
      [r"tracing_core::event::Event::dispatch"]),
     ("opening and closing the request's span",

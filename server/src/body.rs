@@ -23,9 +23,9 @@ use actix_web::http::header::{ContentLength, Header, CONTENT_TYPE};
 use actix_web::web::{Bytes, BytesMut};
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use futures_core::Stream;
-use serde::de::DeserializeOwned;
 
 use crate::error::{json_error, ApiError};
+use crate::sent::FromJson;
 use crate::state::AppState;
 
 /// A JSON body, parsed into `T`.
@@ -40,7 +40,7 @@ impl<T> std::ops::Deref for Json<T> {
     }
 }
 
-impl<T: DeserializeOwned> FromRequest for Json<T> {
+impl<T: FromJson> FromRequest for Json<T> {
     type Error = actix_web::Error;
     type Future = ReadJson<T>;
 
@@ -118,7 +118,7 @@ enum State {
 
 impl<T> Unpin for ReadJson<T> {}
 
-impl<T: DeserializeOwned> Future for ReadJson<T> {
+impl<T: FromJson> Future for ReadJson<T> {
     type Output = Result<Json<T>, actix_web::Error>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
@@ -166,7 +166,7 @@ impl<T: DeserializeOwned> Future for ReadJson<T> {
         }
 
         let bytes = first.as_deref().unwrap_or(gathered);
-        let parsed = serde_json::from_slice::<T>(bytes);
+        let parsed = T::from_json(bytes);
         this.state = State::Done;
         Poll::Ready(
             parsed

@@ -7,6 +7,8 @@
 //! - [`input`]: every request checked against the artifact's input schema.
 //! - [`error`]: every error body and its status code, in one place.
 //! - [`routes`]: the endpoints.
+//! - [`answer`]: the prediction answers' shape, and the writer of their JSON.
+//! - [`json_text`]: JSON strings and numbers written as serde_json writes them.
 //! - [`openapi`]: the OpenAPI document, generated from the code.
 //! - [`metrics`]: Prometheus metrics.
 //! - [`telemetry`]: logs and the per-request span.
@@ -15,10 +17,12 @@
 //!
 //! It depends on the `heartlab` library without its `lab` feature: the
 //! prediction path needs no polars or linfa.
+pub mod answer;
 pub mod body;
 pub mod config;
 pub mod error;
 pub mod input;
+pub mod json_text;
 pub mod log_format;
 pub mod metrics;
 pub mod openapi;

@@ -14,7 +14,9 @@
 //! formatter needs under a third of that (D-043). Here a span's fields are kept
 //! as a ready JSON fragment and copied into each line as they are.
 
+use std::cell::Cell;
 use std::fmt::{self, Write};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
@@ -22,6 +24,8 @@ use tracing_subscriber::field::RecordFields;
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFields};
 use tracing_subscriber::registry::LookupSpan;
+
+use crate::json_text::{write_bool, write_display, write_f64, write_int, write_str, Escaped};
 
 /// Formats events as JSON lines.
 #[derive(Debug, Default, Clone, Copy)]
@@ -31,84 +35,58 @@ pub struct JsonLines;
 #[derive(Debug, Default, Clone, Copy)]
 pub struct JsonFields;
 
-/// For each byte, whether it must be escaped inside a JSON string: the
-/// control characters, the quote and the backslash.
-const NEEDS_ESCAPE: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut byte = 0;
-    while byte < 0x20 {
-        table[byte] = true;
-        byte += 1;
-    }
-    table[b'"' as usize] = true;
-    table[b'\\' as usize] = true;
-    table
-};
+/// Which fields one visit writes: the message is written first, so a line
+/// whose fields do not start with it takes two visits, one for the message
+/// and one for the rest.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Pass {
+    All,
+    MessageOnly,
+    AllButMessage,
+}
 
-/// Writes text into a JSON string body, escaping as it goes, so a field
-/// that is formatted with `Display` or `Debug` needs no buffer of its own.
-struct Escaped<'a, W: Write>(&'a mut W);
-
-impl<W: Write> Write for Escaped<'_, W> {
-    fn write_str(&mut self, mut text: &str) -> fmt::Result {
-        // Plain runs are found with one table look-up per byte and copied
-        // whole; most texts are one run. Every byte that needs escaping is
-        // ASCII, so every cut falls between characters.
-        while let Some(at) = text.bytes().position(|b| NEEDS_ESCAPE[usize::from(b)]) {
-            self.0.write_str(&text[..at])?;
-            let byte = text.as_bytes()[at];
-            match byte {
-                b'"' => self.0.write_str("\\\"")?,
-                b'\\' => self.0.write_str("\\\\")?,
-                b'\n' => self.0.write_str("\\n")?,
-                b'\r' => self.0.write_str("\\r")?,
-                b'\t' => self.0.write_str("\\t")?,
-                _ => write!(self.0, "\\u{byte:04x}")?,
-            }
-            text = &text[at + 1..];
+impl Pass {
+    /// The visits for fields in this order: one when the message comes
+    /// first or not at all (as tracing's macros put it), two otherwise.
+    fn for_fields<'a>(mut names: impl Iterator<Item = &'a str>) -> &'static [Pass] {
+        let first = names.next();
+        if first.is_none_or(|name| name == "message") || names.all(|name| name != "message") {
+            &[Pass::All]
+        } else {
+            &[Pass::MessageOnly, Pass::AllButMessage]
         }
-        self.0.write_str(text)
+    }
+
+    fn writes(self, field: &Field) -> bool {
+        match self {
+            Pass::All => true,
+            Pass::MessageOnly => field.name() == "message",
+            Pass::AllButMessage => field.name() != "message",
+        }
     }
 }
 
-/// A JSON string from text at hand: escaped as it is copied, with none of
-/// the formatting machinery that `write!` runs for every argument.
-fn write_str<W: Write>(out: &mut W, text: &str) -> fmt::Result {
-    out.write_char('"')?;
-    Escaped(out).write_str(text)?;
-    out.write_char('"')
-}
-
-/// A JSON string from a value that must be formatted first (`%` and `?`
-/// fields, and the message).
-fn write_display<W: Write>(out: &mut W, text: impl fmt::Display) -> fmt::Result {
-    out.write_char('"')?;
-    write!(Escaped(out), "{text}")?;
-    out.write_char('"')
-}
-
-/// Writes `"name":value` pairs, with a comma before all but the first.
-/// `message` is written only when `message` is set, and skipped otherwise,
-/// so a line can put the message first whatever the field order.
+/// Writes `"name":value` pairs, with a comma before all but the first, for
+/// the fields its pass takes.
 struct Pairs<'a, W: Write> {
     out: &'a mut W,
     first: bool,
-    message: bool,
+    pass: Pass,
     result: fmt::Result,
 }
 
 impl<'a, W: Write> Pairs<'a, W> {
-    fn new(out: &'a mut W, first: bool, message: bool) -> Self {
+    fn new(out: &'a mut W, first: bool, pass: Pass) -> Self {
         Pairs {
             out,
             first,
-            message,
+            pass,
             result: Ok(()),
         }
     }
 
     fn pair(&mut self, field: &Field, value: impl FnOnce(&mut W) -> fmt::Result) {
-        if self.result.is_err() || (field.name() == "message") != self.message {
+        if self.result.is_err() || !self.pass.writes(field) {
             return;
         }
         self.result = (|| {
@@ -121,36 +99,22 @@ impl<'a, W: Write> Pairs<'a, W> {
     }
 }
 
-// Numbers go through itoa and zmij, the formatters serde_json itself uses:
-// the same digits as `Display`, without its padding and width handling.
+// Numbers and strings are written as serde_json writes them (`json_text`).
 impl<W: Write> Visit for Pairs<'_, W> {
     fn record_f64(&mut self, field: &Field, value: f64) {
-        // JSON has no NaN or infinity: such a value is written as null.
-        if value.is_finite() {
-            self.pair(field, |out| {
-                out.write_str(zmij::Buffer::new().format_finite(value))
-            });
-        } else {
-            self.pair(field, |out| out.write_str("null"));
-        }
+        self.pair(field, |out| write_f64(out, value));
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
-        self.pair(field, |out| {
-            out.write_str(itoa::Buffer::new().format(value))
-        });
+        self.pair(field, |out| write_int(out, value));
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
-        self.pair(field, |out| {
-            out.write_str(itoa::Buffer::new().format(value))
-        });
+        self.pair(field, |out| write_int(out, value));
     }
 
     fn record_bool(&mut self, field: &Field, value: bool) {
-        self.pair(field, |out| {
-            out.write_str(if value { "true" } else { "false" })
-        });
+        self.pair(field, |out| write_bool(out, value));
     }
 
     fn record_str(&mut self, field: &Field, value: &str) {
@@ -168,8 +132,8 @@ impl<'writer> FormatFields<'writer> for JsonFields {
         mut writer: Writer<'writer>,
         fields: R,
     ) -> fmt::Result {
-        for message in [true, false] {
-            let mut pairs = Pairs::new(&mut writer, true, message);
+        for pass in [Pass::MessageOnly, Pass::AllButMessage] {
+            let mut pairs = Pairs::new(&mut writer, true, pass);
             fields.record(&mut pairs);
             pairs.result?;
         }
@@ -181,14 +145,52 @@ impl<'writer> FormatFields<'writer> for JsonFields {
         current: &'writer mut FormattedFields<Self>,
         fields: &tracing::span::Record<'_>,
     ) -> fmt::Result {
-        for message in [true, false] {
+        for pass in [Pass::MessageOnly, Pass::AllButMessage] {
             let first = current.fields.is_empty();
-            let mut pairs = Pairs::new(&mut current.fields, first, message);
+            let mut pairs = Pairs::new(&mut current.fields, first, pass);
             fields.record(&mut pairs);
             pairs.result?;
         }
         Ok(())
     }
+}
+
+thread_local! {
+    /// The second the last line of this thread was written in, and its
+    /// text up to the seconds: `2026-12-04T16:05:29`.
+    static SECOND: Cell<(u64, [u8; 19])> = const { Cell::new((u64::MAX, [0; 19])) };
+}
+
+/// The time in RFC 3339 form, UTC, with microseconds, as tracing-subscriber's
+/// clock and humantime write it: `2026-12-04T16:05:29.123456Z`. The date and
+/// time of day change once a second, so humantime writes them once a second
+/// per thread and every line adds only its microseconds.
+fn write_timestamp<W: Write>(out: &mut W, now: SystemTime) -> fmt::Result {
+    let Ok(since_epoch) = now.duration_since(UNIX_EPOCH) else {
+        return write!(out, "{}", humantime::format_rfc3339_micros(now));
+    };
+    let second = since_epoch.as_secs();
+
+    let (cached, mut text) = SECOND.get();
+    if cached != second {
+        let whole = humantime::format_rfc3339_seconds(now).to_string();
+        match whole.as_bytes().get(..19) {
+            Some(prefix) => text.copy_from_slice(prefix),
+            None => return write!(out, "{}", humantime::format_rfc3339_micros(now)),
+        }
+        SECOND.set((second, text));
+    }
+
+    // The prefix came from humantime's text, so it is ASCII.
+    out.write_str(std::str::from_utf8(&text).map_err(|_| fmt::Error)?)?;
+    let micros = since_epoch.subsec_micros();
+    let mut digits = *b".000000Z";
+    let mut rest = micros;
+    for place in (1..=6).rev() {
+        digits[place] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+    }
+    out.write_str(std::str::from_utf8(&digits).map_err(|_| fmt::Error)?)
 }
 
 impl<S> FormatEvent<S, JsonFields> for JsonLines
@@ -202,15 +204,14 @@ where
         event: &Event<'_>,
     ) -> fmt::Result {
         let meta = event.metadata();
-        // humantime writes the same RFC 3339 form as tracing-subscriber's
-        // clock (UTC, microseconds) from a fixed buffer, in a tenth of the
-        // time.
-        let now = humantime::format_rfc3339_micros(std::time::SystemTime::now());
-        write!(writer, "{{\"timestamp\":\"{now}\",\"level\":")?;
+        writer.write_str("{\"timestamp\":\"")?;
+        write_timestamp(&mut writer, SystemTime::now())?;
+        writer.write_str("\",\"level\":")?;
         write_str(&mut writer, meta.level().as_str())?;
 
-        for message in [true, false] {
-            let mut pairs = Pairs::new(&mut writer, false, message);
+        let names = meta.fields().iter().map(|field| field.name());
+        for &pass in Pass::for_fields(names) {
+            let mut pairs = Pairs::new(&mut writer, false, pass);
             event.record(&mut pairs);
             pairs.result?;
         }
@@ -336,6 +337,22 @@ mod tests {
     }
 
     proptest! {
+        /// Any time from 1970 to the year 9999 is written as humantime
+        /// writes it, the cached second included: twice in the same second,
+        /// then in the next one.
+        #[test]
+        fn timestamps_are_humantimes(
+            seconds in 0u64..253_402_300_799,
+            nanos in 0u32..1_000_000_000,
+        ) {
+            let at = UNIX_EPOCH + std::time::Duration::new(seconds, nanos);
+            for time in [at, at, at + std::time::Duration::from_secs(1)] {
+                let mut text = String::new();
+                write_timestamp(&mut text, time).unwrap();
+                prop_assert_eq!(text, humantime::format_rfc3339_micros(time).to_string());
+            }
+        }
+
         /// Whatever text a field holds, the line is valid JSON and the text
         /// comes back unchanged.
         #[test]

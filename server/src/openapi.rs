@@ -14,11 +14,10 @@ use utoipa::openapi::schema::{
 use utoipa::openapi::{Ref, RefOr};
 use utoipa::{OpenApi, PartialSchema, ToSchema};
 
+use crate::answer::{BatchResponse, PredictResponse, RowPrediction};
 use crate::error::{ErrorBody, Problem, ProblemKind};
 use crate::input::{self, HOSPITAL};
-use crate::routes::{
-    BatchResponse, Health, InputFieldDoc, ModelInfo, PredictResponse, RowPrediction,
-};
+use crate::routes::{Health, InputFieldDoc, ModelInfo};
 
 #[derive(OpenApi)]
 #[openapi(

@@ -3,13 +3,14 @@
 //! and the per-request span in `telemetry`.
 
 use actix_web::dev::Extensions;
-use actix_web::http::header::ContentType;
+use actix_web::http::header::{ContentType, HeaderValue, CONTENT_TYPE};
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use heartlab::artifact::InputField;
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use crate::answer::{BatchResponse, PredictResponse, RowPrediction};
 use crate::body::Json;
 use crate::error::{ApiError, ErrorBody, Problem};
 use crate::input::{self, Patient, Place};
@@ -26,44 +27,6 @@ pub struct Health {
     /// Why the server is not ready (absent when it is).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
-}
-
-/// One scored patient.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct RowPrediction {
-    /// Probability of heart disease, from 0 to 1.
-    pub probability: f64,
-    /// Whether the probability reaches the artifact's threshold.
-    pub label: bool,
-    /// Inputs sent as null and filled by the pipeline's learned values.
-    pub imputed: Vec<&'static str>,
-}
-
-// The answers borrow the request id and the model version rather than copy
-// them: the answer is written once and dropped.
-
-/// The answer to one patient.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PredictResponse<'a> {
-    pub request_id: &'a str,
-    /// The SHA-256 of the model artifact that scored the request.
-    pub model_version: &'a str,
-    pub feature_logic_version: u32,
-    /// The probability from which a patient is flagged.
-    pub threshold: f64,
-    pub probability: f64,
-    pub label: bool,
-    pub imputed: Vec<&'static str>,
-}
-
-/// The answer to a batch: one prediction per row, in the rows' order.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct BatchResponse<'a> {
-    pub request_id: &'a str,
-    pub model_version: &'a str,
-    pub feature_logic_version: u32,
-    pub threshold: f64,
-    pub predictions: Vec<RowPrediction>,
 }
 
 /// One input of the model, as the server checks it.
@@ -118,17 +81,13 @@ pub struct ModelInfo {
     pub training: Value,
 }
 
-/// A 200 answer in JSON. Written into a buffer that a single prediction
-/// fits, where `HttpResponse::json` starts smaller and grows it. Never
-/// inlined, so that `server/bench/instructions.py` can count it.
-#[inline(never)]
-fn json_ok(answer: &impl Serialize) -> Result<HttpResponse, ApiError> {
-    let mut body = Vec::with_capacity(512);
-    serde_json::to_writer(&mut body, answer)
-        .map_err(|e| ApiError::Internal(format!("failed to serialise the answer: {e}")))?;
-    Ok(HttpResponse::Ok()
-        .insert_header(ContentType::json())
-        .body(body))
+/// A 200 answer whose JSON bytes are already written (see `answer`). The
+/// content type is a ready header value, not a `Mime` turned into text for
+/// every answer.
+fn json_bytes(body: Vec<u8>) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((CONTENT_TYPE, HeaderValue::from_static("application/json")))
+        .body(body)
 }
 
 /// The id `telemetry` gave this request.
@@ -251,15 +210,9 @@ pub async fn predict(
 
     let row = score(&state, model, &patient);
     let extensions = req.extensions();
-    json_ok(&PredictResponse {
-        request_id: request_id(&extensions),
-        model_version: &model.sha256,
-        feature_logic_version: model.artifact.feature_logic_version,
-        threshold: model.artifact.threshold,
-        probability: row.probability,
-        label: row.label,
-        imputed: row.imputed,
-    })
+    Ok(json_bytes(
+        model.answers.single(request_id(&extensions), &row),
+    ))
 }
 
 /// Scores up to the configured number of rows. A batch with any bad row is
@@ -283,18 +236,14 @@ pub async fn predict_batch(
     let patients = input::check_batch(&model.schema, &body, state.limits.max_batch_rows)
         .map_err(ApiError::Invalid)?;
 
-    let predictions = patients
+    let predictions: Vec<RowPrediction> = patients
         .iter()
         .map(|patient| score(&state, model, patient))
         .collect();
     let extensions = req.extensions();
-    json_ok(&BatchResponse {
-        request_id: request_id(&extensions),
-        model_version: &model.sha256,
-        feature_logic_version: model.artifact.feature_logic_version,
-        threshold: model.artifact.threshold,
-        predictions,
-    })
+    Ok(json_bytes(
+        model.answers.batch(request_id(&extensions), &predictions),
+    ))
 }
 
 /// Prometheus metrics in the text exposition format.

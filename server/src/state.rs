@@ -11,9 +11,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use heartlab::artifact::Artifact;
-use heartlab::features::TransformNotes;
+use heartlab::features::{Resolved, TransformNotes};
 use sha2::{Digest, Sha256};
 
+use crate::answer::Answers;
 use crate::input::{Patient, Schema};
 use crate::metrics::{Metrics, ModelLabels};
 
@@ -23,6 +24,10 @@ pub struct Model {
     /// The SHA-256 of the artifact file: the model's version on the wire.
     pub sha256: String,
     pub schema: Schema,
+    /// Writes the answers, with this model's versions and threshold.
+    pub answers: Answers,
+    /// Where the pipeline's columns sit among the inputs, found once.
+    resolved: Resolved,
 }
 
 /// One scored row.
@@ -42,10 +47,14 @@ impl Model {
             std::fs::read(path).map_err(|e| format!("failed to read {}: {e}", path.display()))?;
         let sha256 = hex::encode(Sha256::digest(&bytes));
         let schema = Schema::from_artifact(&artifact)?;
+        let answers = Answers::new(&sha256, artifact.feature_logic_version, artifact.threshold);
+        let resolved = artifact.pipeline.resolve();
         let model = Model {
             artifact,
             sha256,
             schema,
+            answers,
+            resolved,
         };
         model.warm_up()?;
         Ok(model)
@@ -76,14 +85,21 @@ impl Model {
     }
 
     /// Scores one checked patient. The same two library calls as
-    /// `Artifact::predict`, kept apart only to get the transform's notes
-    /// (inputs filled, categories unseen) for the metrics; a test holds the
-    /// two equal bit for bit.
+    /// `Artifact::predict`, kept apart to get the transform's notes (inputs
+    /// filled, categories unseen) for the metrics, and with the pipeline's
+    /// columns found once at load rather than for every request; a test
+    /// holds the two equal bit for bit.
     pub fn score(&self, patient: &Patient) -> Scored {
-        let (row, notes) = self
-            .artifact
-            .pipeline
-            .transform(&patient.hospital, &patient.features);
+        let pipeline = &self.artifact.pipeline;
+        let mut row = Vec::with_capacity(pipeline.width());
+        let mut notes = TransformNotes::default();
+        pipeline.transform_resolved(
+            &self.resolved,
+            &patient.hospital,
+            &patient.features,
+            &mut row,
+            &mut notes,
+        );
         let probability = self.artifact.model.probability(&row);
         Scored {
             probability,

@@ -144,6 +144,9 @@ pub async fn observe(
         }
     }
 
+    // The message is a plain text field, first: the line writes it without
+    // the formatting machinery and in one pass over the fields (log_format).
+    let route = route.as_str();
     span.in_scope(|| {
         let listed: Vec<String> = problems
             .iter()
@@ -153,16 +156,22 @@ pub async fn observe(
         let error = res.response().error().filter(|_| status >= 500);
         let internal = error.is_some_and(|e| matches!(e.as_error(), Some(ApiError::Internal(_))));
         if let (Some(error), true) = (error, internal) {
-            tracing::error!(route, status, latency_ms, error = %error, "request failed");
+            tracing::error!(message = "request failed", route, status, latency_ms, error = %error);
         } else if let Some(error) = error {
-            tracing::warn!(route, status, latency_ms, error = %error, "request refused");
+            tracing::warn!(message = "request refused", route, status, latency_ms, error = %error);
         } else if !problems.is_empty() {
             let problems = listed.join(",");
-            tracing::info!(route, status, latency_ms, problems, "request rejected");
-        } else if QUIET_ROUTES.contains(&route.as_str()) {
-            tracing::debug!(route, status, latency_ms, "request done");
+            tracing::info!(
+                message = "request rejected",
+                route,
+                status,
+                latency_ms,
+                problems
+            );
+        } else if QUIET_ROUTES.contains(&route) {
+            tracing::debug!(message = "request done", route, status, latency_ms);
         } else {
-            tracing::info!(route, status, latency_ms, "request done");
+            tracing::info!(message = "request done", route, status, latency_ms);
         }
     });
 

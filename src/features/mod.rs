@@ -80,8 +80,11 @@ pub struct TransformNotes {
     pub unseen: Vec<&'static str>,
 }
 
-/// Each step's position among the 13 features, found once per batch.
-pub(crate) struct Resolved {
+/// Each step's position among the 13 features: found once (per batch, or
+/// per loaded model in the server) rather than by name for every row. Only
+/// meaningful with the pipeline that made it.
+#[derive(Debug, Clone)]
+pub struct Resolved {
     numeric: Vec<Option<usize>>,
     categorical: Vec<Option<usize>>,
 }
@@ -286,7 +289,7 @@ impl FittedPipeline {
 
     /// Finds each step's column among the 13 features once, instead of by
     /// name for every row.
-    pub(crate) fn resolve(&self) -> Resolved {
+    pub fn resolve(&self) -> Resolved {
         let find = |name: &str| FEATURES.iter().position(|f| *f == name);
         Resolved {
             numeric: self.numeric.iter().map(|s| find(&s.column)).collect(),
@@ -294,7 +297,10 @@ impl FittedPipeline {
         }
     }
 
-    pub(crate) fn transform_resolved(
+    /// Appends one patient's outputs to `out` and its notes to `notes`,
+    /// with the positions `resolve` found: what `transform` does, minus
+    /// finding them again.
+    pub fn transform_resolved(
         &self,
         resolved: &Resolved,
         hospital: &str,

@@ -14,7 +14,7 @@
 //! formatter needs under a third of that (D-043). Here a span's fields are kept
 //! as a ready JSON fragment and copied into each line as they are.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::fmt::{self, Write};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -193,47 +193,76 @@ fn write_timestamp<W: Write>(out: &mut W, now: SystemTime) -> fmt::Result {
     out.write_str(std::str::from_utf8(&digits).map_err(|_| fmt::Error)?)
 }
 
+thread_local! {
+    /// The line being written, reused from line to line.
+    static LINE: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
 impl<S> FormatEvent<S, JsonFields> for JsonLines
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
+    /// The line is put together in a buffer of this thread's and handed to
+    /// the subscriber's writer in one piece: each write to that writer is a
+    /// call through a trait object, and a line takes a few dozen writes.
     fn format_event(
         &self,
         ctx: &FmtContext<'_, S, JsonFields>,
         mut writer: Writer<'_>,
         event: &Event<'_>,
     ) -> fmt::Result {
-        let meta = event.metadata();
-        writer.write_str("{\"timestamp\":\"")?;
-        write_timestamp(&mut writer, SystemTime::now())?;
-        writer.write_str("\",\"level\":")?;
-        write_str(&mut writer, meta.level().as_str())?;
-
-        let names = meta.fields().iter().map(|field| field.name());
-        for &pass in Pass::for_fields(names) {
-            let mut pairs = Pairs::new(&mut writer, false, pass);
-            event.record(&mut pairs);
-            pairs.result?;
-        }
-
-        writer.write_str(",\"target\":")?;
-        write_str(&mut writer, meta.target())?;
-
-        if let Some(span) = ctx.lookup_current() {
-            writer.write_str(",\"span\":{")?;
-            let extensions = span.extensions();
-            if let Some(fields) = extensions.get::<FormattedFields<JsonFields>>() {
-                if !fields.is_empty() {
-                    writer.write_str(fields)?;
-                    writer.write_char(',')?;
-                }
+        LINE.with(|line| match line.try_borrow_mut() {
+            Ok(mut line) => {
+                line.clear();
+                write_line(&mut *line, ctx, event)?;
+                writer.write_str(&line)
             }
-            writer.write_str("\"name\":")?;
-            write_str(&mut writer, span.name())?;
-            writer.write_char('}')?;
-        }
-        writer.write_str("}\n")
+            // A value whose formatting logs an event of its own, while this
+            // line is being written: that event goes straight to the writer.
+            Err(_) => write_line(&mut writer, ctx, event),
+        })
     }
+}
+
+fn write_line<W, S>(
+    out: &mut W,
+    ctx: &FmtContext<'_, S, JsonFields>,
+    event: &Event<'_>,
+) -> fmt::Result
+where
+    W: Write,
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    let meta = event.metadata();
+    out.write_str("{\"timestamp\":\"")?;
+    write_timestamp(out, SystemTime::now())?;
+    out.write_str("\",\"level\":")?;
+    write_str(out, meta.level().as_str())?;
+
+    let names = meta.fields().iter().map(|field| field.name());
+    for &pass in Pass::for_fields(names) {
+        let mut pairs = Pairs::new(&mut *out, false, pass);
+        event.record(&mut pairs);
+        pairs.result?;
+    }
+
+    out.write_str(",\"target\":")?;
+    write_str(out, meta.target())?;
+
+    if let Some(span) = ctx.lookup_current() {
+        out.write_str(",\"span\":{")?;
+        let extensions = span.extensions();
+        if let Some(fields) = extensions.get::<FormattedFields<JsonFields>>() {
+            if !fields.is_empty() {
+                out.write_str(fields)?;
+                out.write_char(',')?;
+            }
+        }
+        out.write_str("\"name\":")?;
+        write_str(out, span.name())?;
+        out.write_char('}')?;
+    }
+    out.write_str("}\n")
 }
 
 #[cfg(test)]
@@ -334,6 +363,30 @@ mod tests {
 
         assert_eq!(lines[1]["ratio"], Value::Null);
         assert!(lines[1].get("span").is_none());
+    }
+
+    /// A value that logs while it is being formatted, as a careless
+    /// `Display` might.
+    struct Chatty;
+
+    impl fmt::Display for Chatty {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            tracing::warn!("formatting a chatty value");
+            f.write_str("chatty")
+        }
+    }
+
+    /// An event logged while another line is being written neither breaks
+    /// that line nor panics on the line buffer. (tracing itself drops the
+    /// inner event: a thread already inside the subscriber is not let in
+    /// again.)
+    #[test]
+    fn a_value_that_logs_while_formatted_leaves_its_line_whole() {
+        let lines = logged(|| tracing::info!(value = %Chatty, "outer"));
+
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert_eq!(lines[0]["message"], "outer");
+        assert_eq!(lines[0]["value"], "chatty");
     }
 
     proptest! {

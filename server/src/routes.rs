@@ -196,7 +196,7 @@ pub async fn model_info(state: web::Data<AppState>) -> Result<HttpResponse, ApiE
 pub async fn predict(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: Json<SentPatient>,
+    body: Json<Box<SentPatient>>,
 ) -> Result<HttpResponse, ApiError> {
     let model = ready_model(&state)?;
 

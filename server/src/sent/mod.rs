@@ -371,6 +371,15 @@ impl FromJson for SentPatient {
     }
 }
 
+/// A patient on the heap: the request's extractor and handler futures move
+/// their output several times before the handler reads it, and a pointer
+/// moves for less than the patient's five hundred bytes.
+impl FromJson for Box<SentPatient> {
+    fn from_json(bytes: &[u8]) -> Result<Self, serde_json::Error> {
+        SentPatient::from_json(bytes).map(Box::new)
+    }
+}
+
 impl FromJson for SentBatch {
     fn from_json(bytes: &[u8]) -> Result<Self, serde_json::Error> {
         serde_json::from_slice(bytes)

@@ -44,7 +44,7 @@ PARTS = [
     ("scoring: the preprocessing and the model", SCORING),
     ("writing the JSON answer",
      [r"actix_web::response::builder::HttpResponseBuilder::json",
-      r"heartlab_server::answer::Answers::(single|batch)",
+      r"heartlab_server::answer::Answers::single",
       r"heartlab_server::routes::json_bytes"]),
     ("the request's log line",
      [r"tracing_core::event::Event::dispatch"]),

@@ -110,7 +110,6 @@ impl Answers {
     }
 
     /// The bytes of a [`BatchResponse`].
-    #[inline(never)]
     pub fn batch(&self, request_id: &str, rows: &[RowPrediction]) -> Vec<u8> {
         let mut out = String::with_capacity(SINGLE_CAPACITY + ROW_CAPACITY * rows.len());
         self.open(&mut out, request_id);

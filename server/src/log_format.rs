@@ -217,8 +217,9 @@ where
                 write_line(&mut *line, ctx, event)?;
                 writer.write_str(&line)
             }
-            // A value whose formatting logs an event of its own, while this
-            // line is being written: that event goes straight to the writer.
+            // A line formatted while this thread's buffer holds another.
+            // tracing lets no thread back into the subscriber it is in, so
+            // only a second subscriber could get here; it writes directly.
             Err(_) => write_line(&mut writer, ctx, event),
         })
     }

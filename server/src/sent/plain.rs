@@ -96,24 +96,10 @@ fn number(text: &[u8]) -> Option<(f64, &[u8])> {
         return None;
     }
     let after_whole = &unsigned[whole.len()..];
+    let exponent = |after: &[u8]| matches!(after.first(), Some(b'e' | b'E'));
 
-    let (length, after) = match after_whole.strip_prefix(b".") {
-        Some(fraction) => {
-            let n = digits(fraction);
-            if n == 0 {
-                return None;
-            }
-            let length = text.len() - fraction.len() + n;
-            (length, &fraction[n..])
-        }
-        None => (text.len() - after_whole.len(), after_whole),
-    };
-    if matches!(after.first(), Some(b'e' | b'E')) {
-        return None;
-    }
-
-    if length == text.len() - after_whole.len() {
-        if whole.len() > 19 {
+    let Some(fraction) = after_whole.strip_prefix(b".") else {
+        if exponent(after_whole) || whole.len() > 19 {
             return None;
         }
         let n = whole
@@ -122,10 +108,16 @@ fn number(text: &[u8]) -> Option<(f64, &[u8])> {
         // The conversion serde_json makes, with the sign applied after.
         #[allow(clippy::cast_precision_loss)]
         let value = n as f64;
-        return Some((if negative { -value } else { value }, after));
+        return Some((if negative { -value } else { value }, after_whole));
+    };
+
+    let n = digits(fraction);
+    let after = &fraction[n..];
+    if n == 0 || exponent(after) {
+        return None;
     }
     // Digits, a sign and a point: ASCII, so always text.
-    let number = std::str::from_utf8(&text[..length]).ok()?;
+    let number = std::str::from_utf8(&text[..text.len() - after.len()]).ok()?;
     let value = number.parse::<f64>().ok().filter(|v| v.is_finite())?;
     Some((value, after))
 }

@@ -25,7 +25,15 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let _log_guard = heartlab_server::telemetry::init(config.log_format);
+    let rust_log = std::env::var("RUST_LOG").ok();
+    let filter = match heartlab_server::telemetry::log_filter(rust_log.as_deref()) {
+        Ok(filter) => filter,
+        Err(e) => {
+            eprintln!("heartlab-server: RUST_LOG: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let _log_guard = heartlab_server::telemetry::init(config.log_format, filter);
 
     let result = actix_web::rt::System::new().block_on(async move {
         let app = Application::build(&config)?;

@@ -21,7 +21,9 @@ use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage};
 use tracing::Instrument;
 use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::{ParseError, Targets};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::config::LogFormat;
 use crate::error::{ApiError, ProblemKind};
@@ -43,12 +45,61 @@ const REQUEST_ID: HeaderName = HeaderName::from_static(REQUEST_ID_HEADER);
 /// so they do not bury the requests people look for.
 const QUIET_ROUTES: [&str; 3] = ["/livez", "/readyz", "/metrics"];
 
+/// Why `RUST_LOG` was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum LogFilterError {
+    #[error(
+        "{0:?} filters by span or field, which this server does not do; \
+         use target=level directives such as info,heartlab_server=debug"
+    )]
+    SpanOrField(String),
+    #[error("{directive:?}: {error}")]
+    Invalid {
+        directive: String,
+        error: ParseError,
+    },
+}
+
+/// Reads `RUST_LOG` (default `info`) as a list of `target=level` directives.
+///
+/// Why not `EnvFilter`, the usual choice: it can also filter by span name
+/// and field value, and to do that it takes a lock shared by every worker
+/// each time any span is created, entered, left or closed, even when no
+/// directive needs it. A request enters its span several times, so with two
+/// workers that lock's memory bounces between the cores on every request.
+/// `Targets` decides once per call site and then costs nothing per span.
+/// The price: a span or field directive (`[request]`, `{route}`) is refused
+/// at start, where `Targets` alone would read it as a target that never
+/// matches and so log less than asked without a word.
+pub fn log_filter(rust_log: Option<&str>) -> Result<Targets, LogFilterError> {
+    let text = rust_log.map(str::trim).unwrap_or_default();
+    if text.is_empty() {
+        return Ok(Targets::new().with_default(tracing::Level::INFO));
+    }
+
+    for directive in text.split(',').map(str::trim) {
+        if directive.contains(['[', ']', '{', '}']) {
+            return Err(LogFilterError::SpanOrField(directive.to_owned()));
+        }
+        directive
+            .parse::<Targets>()
+            .map_err(|error| LogFilterError::Invalid {
+                directive: directive.to_owned(),
+                error,
+            })?;
+    }
+    text.parse().map_err(|error| LogFilterError::Invalid {
+        directive: text.to_owned(),
+        error,
+    })
+}
+
 /// Installs the global subscriber: JSON lines or pretty text, filtered by
-/// `RUST_LOG` (default `info`). Lines are written to stdout by a background
+/// `filter` (see `log_filter`). Lines are written to stdout by a background
 /// thread, so a slow log reader never holds up a request; nothing is
 /// dropped (the queue blocks when full). Keep the guard until exit: dropping
 /// it flushes the last lines.
-pub fn init(format: LogFormat) -> WorkerGuard {
+pub fn init(format: LogFormat, filter: Targets) -> WorkerGuard {
     // 4096 queued lines (about 1 MiB) absorb a burst; past that the queue
     // blocks rather than grow the process's memory or drop lines.
     let (writer, guard) = NonBlockingBuilder::default()
@@ -61,17 +112,14 @@ pub fn init(format: LogFormat) -> WorkerGuard {
             64 * 1024,
             std::io::stdout(),
         ));
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(writer);
+    let lines = tracing_subscriber::fmt::layer().with_writer(writer);
+    let registry = tracing_subscriber::registry().with(filter);
     // A second init (tests) keeps the first subscriber; that is fine.
     let _ = match format {
-        LogFormat::Json => builder
-            .fmt_fields(JsonFields)
-            .event_format(JsonLines)
+        LogFormat::Json => registry
+            .with(lines.fmt_fields(JsonFields).event_format(JsonLines))
             .try_init(),
-        LogFormat::Pretty => builder.compact().try_init(),
+        LogFormat::Pretty => registry.with(lines.compact()).try_init(),
     };
     guard
 }
@@ -179,4 +227,44 @@ pub async fn observe(
         res.headers_mut().insert(REQUEST_ID, value);
     }
     Ok(res)
+}
+
+#[cfg(test)]
+mod tests {
+    use tracing::level_filters::LevelFilter;
+
+    use super::{log_filter, LogFilterError};
+
+    #[test]
+    fn the_filter_is_info_when_rust_log_is_unset_or_blank() {
+        for unset in [None, Some(""), Some("  ")] {
+            let filter = log_filter(unset).expect("the default parses");
+            assert_eq!(filter.default_level(), Some(LevelFilter::INFO), "{unset:?}");
+        }
+    }
+
+    #[test]
+    fn target_directives_are_read_as_written() {
+        let filter = log_filter(Some("warn,heartlab_server=debug")).expect("valid directives");
+        assert_eq!(filter.default_level(), Some(LevelFilter::WARN));
+        assert!(filter.would_enable("heartlab_server::telemetry", &tracing::Level::DEBUG));
+        assert!(!filter.would_enable("actix_server", &tracing::Level::INFO));
+    }
+
+    #[test]
+    fn a_span_directive_is_refused_rather_than_ignored() {
+        let span = log_filter(Some("info,[request]=debug")).unwrap_err();
+        assert!(
+            span.to_string()
+                .contains("\"[request]=debug\" filters by span"),
+            "{span}"
+        );
+        let field = log_filter(Some("heartlab_server[{route}]=trace")).unwrap_err();
+        assert!(matches!(field, LogFilterError::SpanOrField(_)), "{field}");
+        let level = log_filter(Some("info,heartlab_server=loud")).unwrap_err();
+        assert!(
+            level.to_string().starts_with("\"heartlab_server=loud\": "),
+            "{level}"
+        );
+    }
 }

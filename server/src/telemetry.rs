@@ -77,6 +77,8 @@ pub fn log_filter(rust_log: Option<&str>) -> Result<Targets, LogFilterError> {
         return Ok(Targets::new().with_default(tracing::Level::INFO));
     }
 
+    // Each directive is checked on its own so the error names the one at
+    // fault; the whole list is then parsed once into the filter.
     for directive in text.split(',').map(str::trim) {
         if directive.contains(['[', ']', '{', '}']) {
             return Err(LogFilterError::SpanOrField(directive.to_owned()));
